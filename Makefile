@@ -1,0 +1,77 @@
+# Moor's build. `make help` lists the targets. Tools are pinned in hack/tools/go.mod and hack/versions.env.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+export GOFLAGS := -buildvcs=false
+export GIT_CONFIG_GLOBAL := /dev/null
+TOOL := go tool -modfile=hack/tools/go.mod
+KUBECONFIG_LOCAL := $(CURDIR)/.moor/local/kubeconfig
+GO_TEST_FLAGS ?= -count=1 -timeout=30m
+BENCH ?= .
+
+##@ General
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+	  /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } \
+	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+.PHONY: quickstart
+quickstart: ## Run Moor end to end on the local cluster (arrives with a later issue).
+	@echo "make quickstart is not there yet: it arrives with the end-to-end issue. Try 'make cluster-up' and 'make test'."
+
+##@ Build
+.PHONY: build
+build: ## Build every binary into ./bin.
+	@mkdir -p bin
+	go build -trimpath -o bin/ ./cmd/... $(wildcard ./services/*/)
+
+.PHONY: generate
+generate: ## Regenerate protos (pkg/api), deepcopy, clientset and CRDs (deploy/crds).
+	hack/generate-proto.sh
+	hack/generate-k8s.sh
+
+.PHONY: verify
+verify: generate ## Prove the generated tree is fresh (fails if `make generate` changed anything).
+	@if [[ -n "$$(git status --porcelain -- pkg/api pkg/client pkg/apis deploy/crds proto)" ]]; then \
+	  git status --porcelain -- pkg/api pkg/client pkg/apis deploy/crds proto; \
+	  echo "verify: generated files are stale; run 'make generate' and commit the result" >&2; exit 1; fi
+	@echo "verify: generated files are fresh"
+
+.PHONY: lint
+lint: ## gofmt, go vet and buf lint.
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	$(TOOL) buf lint
+
+##@ Test
+.PHONY: deps
+deps: ## Install the system packages the tests need (when missing).
+	hack/ensure-deps.sh
+
+.PHONY: test
+test: deps lint cluster-up ## Lint, unit tests and integration tests against the local cluster.
+	MOOR_KUBECONFIG=$(KUBECONFIG_LOCAL) go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-unit
+test-unit: ## Unit tests only (tests that need a cluster are skipped).
+	MOOR_SKIP_CLUSTER=1 go test $(GO_TEST_FLAGS) -short ./...
+
+.PHONY: bench
+bench: ## Run the benchmarks and print their figures (BENCH=regexp selects).
+	go test -run '^$$' -bench '$(BENCH)' -benchmem ./...
+
+##@ Local cluster
+.PHONY: cluster-up
+cluster-up: ## Build (once, cached in ~/.cache/moor) and start etcd, Kubernetes and kwok on loopback.
+	@hack/cluster/up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster and remove its data.
+	@hack/cluster/down.sh
+
+.PHONY: clean
+clean: ## Remove build output.
+	rm -rf bin

@@ -10,6 +10,10 @@ TOOL := go tool -modfile=hack/tools/go.mod
 KUBECONFIG_LOCAL := $(CURDIR)/.moor/local/kubeconfig
 GO_TEST_FLAGS ?= -count=1 -timeout=30m
 BENCH ?= .
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/moorcd/moor/pkg/version.version=$(VERSION) -X github.com/moorcd/moor/pkg/version.commit=$(shell git rev-parse --short HEAD 2>/dev/null)
+# Binaries: name=package.
+BINARIES := moor=./cmd/moor moor-repo-server=./services/reposerver
 
 ##@ General
 .PHONY: help
@@ -26,7 +30,8 @@ quickstart: ## Run Moor end to end on the local cluster (arrives with a later is
 .PHONY: build
 build: ## Build every binary into ./bin.
 	@mkdir -p bin
-	go build -trimpath -o bin/ ./cmd/... $(wildcard ./services/*/)
+	@for b in $(BINARIES); do echo "go build -o bin/$${b%%=*} $${b#*=}"; \
+	  go build -trimpath -ldflags "$(LDFLAGS)" -o "bin/$${b%%=*}" "$${b#*=}"; done
 
 .PHONY: generate
 generate: ## Regenerate protos (pkg/api), deepcopy, clientset and CRDs (deploy/crds).
@@ -53,7 +58,7 @@ deps: ## Install the system packages the tests need (when missing).
 
 .PHONY: test
 test: deps lint cluster-up ## Lint, unit tests and integration tests against the local cluster.
-	MOOR_KUBECONFIG=$(KUBECONFIG_LOCAL) go test $(GO_TEST_FLAGS) ./...
+	MOOR_KUBECONFIG=$(KUBECONFIG_LOCAL) MOOR_REQUIRE_REDIS=1 go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-unit
 test-unit: ## Unit tests only (tests that need a cluster are skipped).

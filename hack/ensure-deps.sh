@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and tests need, only when they are missing. Needs root or sudo.
 set -euo pipefail
 need=()
-for pair in openssl:openssl curl:curl git:git flock:util-linux; do
+for pair in openssl:openssl curl:curl git:git flock:util-linux redis-server:redis-server; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -558,8 +558,13 @@ type GenerateManifestsRequest struct {
 	Limits  *Limits `protobuf:"bytes,12,opt,name=limits,proto3" json:"limits,omitempty"`
 	// Credentials for Helm chart dependencies and remote bases hosted in other repositories.
 	DependencyRepos []*Repository `protobuf:"bytes,13,rep,name=dependency_repos,json=dependencyRepos,proto3" json:"dependency_repos,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The Application's argocd.argoproj.io/manifest-generate-paths annotation, split on ";": paths relative to
+	// the source path ("/"-prefixed ones from the repository root). When set, a render at an earlier commit is
+	// reused as long as none of these paths changed; when empty, the paths the last render actually read are
+	// compared instead.
+	ManifestGeneratePaths []string `protobuf:"bytes,14,rep,name=manifest_generate_paths,json=manifestGeneratePaths,proto3" json:"manifest_generate_paths,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GenerateManifestsRequest) Reset() {
@@ -679,6 +684,13 @@ func (x *GenerateManifestsRequest) GetLimits() *Limits {
 func (x *GenerateManifestsRequest) GetDependencyRepos() []*Repository {
 	if x != nil {
 		return x.DependencyRepos
+	}
+	return nil
+}
+
+func (x *GenerateManifestsRequest) GetManifestGeneratePaths() []string {
+	if x != nil {
+		return x.ManifestGeneratePaths
 	}
 	return nil
 }
@@ -2114,7 +2126,7 @@ const file_moor_reposerver_v1_reposerver_proto_rawDesc = "" +
 	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"[\n" +
 	"\tRefSource\x122\n" +
 	"\x04repo\x18\x01 \x01(\v2\x1e.moor.reposerver.v1.RepositoryR\x04repo\x12\x1a\n" +
-	"\brevision\x18\x02 \x01(\tR\brevision\"\xc6\x05\n" +
+	"\brevision\x18\x02 \x01(\tR\brevision\"\xfe\x05\n" +
 	"\x18GenerateManifestsRequest\x122\n" +
 	"\x04repo\x18\x01 \x01(\v2\x1e.moor.reposerver.v1.RepositoryR\x04repo\x12/\n" +
 	"\x06source\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06source\x12\x1a\n" +
@@ -2130,7 +2142,8 @@ const file_moor_reposerver_v1_reposerver_proto_rawDesc = "" +
 	" \x03(\tR\x12projectSourceRepos\x12\x19\n" +
 	"\bno_cache\x18\v \x01(\bR\anoCache\x122\n" +
 	"\x06limits\x18\f \x01(\v2\x1a.moor.reposerver.v1.LimitsR\x06limits\x12I\n" +
-	"\x10dependency_repos\x18\r \x03(\v2\x1e.moor.reposerver.v1.RepositoryR\x0fdependencyRepos\x1a\\\n" +
+	"\x10dependency_repos\x18\r \x03(\v2\x1e.moor.reposerver.v1.RepositoryR\x0fdependencyRepos\x126\n" +
+	"\x17manifest_generate_paths\x18\x0e \x03(\tR\x15manifestGeneratePaths\x1a\\\n" +
 	"\x0fRefSourcesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x123\n" +
 	"\x05value\x18\x02 \x01(\v2\x1d.moor.reposerver.v1.RefSourceR\x05value:\x028\x01\"\x8e\x01\n" +

@@ -34,22 +34,14 @@ type RevisionMetadata struct {
 // RevisionMetadata returns the author, date, message, tags and parents of commit sha, fetching it when it
 // is not in the store.
 func (s *Store) RevisionMetadata(ctx context.Context, repo Repo, sha string) (*RevisionMetadata, error) {
-	h, ok := parseSHA(sha)
-	if !ok {
-		return nil, fmt.Errorf("%w: %q is not a full commit id", ErrRevisionNotFound, sha)
-	}
-	st, err := s.state(repo)
+	_, ps, c, err := s.commit(ctx, repo, sha)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ensureCommit(ctx, repo, st, h); err != nil {
-		return nil, err
-	}
-	stor := st.readStorage()
-	c, err := object.GetCommit(stor, h)
-	if err != nil {
-		return nil, fmt.Errorf("%w: read commit %s: %w", ErrRevisionNotFound, h, err)
-	}
+	h := c.Hash
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	stor := ps.stor
 	md := &RevisionMetadata{
 		SHA:       h.String(),
 		Author:    Signature{Name: c.Author.Name, Email: c.Author.Email, When: c.Author.When},

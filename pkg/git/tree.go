@@ -68,28 +68,39 @@ type node struct {
 	hash plumbing.Hash
 }
 
-func (n node) isDir() bool { return n.mode == filemode.Dir || n.mode == filemode.Submodule }
-
-// Tree returns commit sha's tree, fetching the commit when it is not in the store yet.
-func (s *Store) Tree(ctx context.Context, repo Repo, sha string) (*TreeFS, error) {
+// commit returns commit sha, fetching it when it is not in the store yet, and the pooled storage it was read
+// with.
+func (s *Store) commit(ctx context.Context, repo Repo, sha string) (*repoState, *pooledStorage, *object.Commit, error) {
 	h, ok := parseSHA(sha)
 	if !ok {
-		return nil, fmt.Errorf("%w: %q is not a full commit id", ErrRevisionNotFound, sha)
+		return nil, nil, nil, fmt.Errorf("%w: %q is not a full commit id", ErrRevisionNotFound, sha)
 	}
 	st, err := s.state(repo)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if err := s.ensureCommit(ctx, repo, st, h); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	stor := st.storage()
 	stor.mu.Lock()
 	c, err := object.GetCommit(stor.stor, h)
 	stor.mu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("%w: read commit %s: %w", ErrRevisionNotFound, h, err)
+		return nil, nil, nil, fmt.Errorf("%w: read commit %s: %w", ErrRevisionNotFound, h, err)
 	}
+	return st, stor, c, nil
+}
+
+func (n node) isDir() bool { return n.mode == filemode.Dir || n.mode == filemode.Submodule }
+
+// Tree returns commit sha's tree, fetching the commit when it is not in the store yet.
+func (s *Store) Tree(ctx context.Context, repo Repo, sha string) (*TreeFS, error) {
+	st, stor, c, err := s.commit(ctx, repo, sha)
+	if err != nil {
+		return nil, err
+	}
+	h := c.Hash
 	return &TreeFS{core: &treeCore{
 		commit:  h,
 		root:    c.TreeHash,

@@ -54,16 +54,31 @@ func (s *Service) Generate(ctx context.Context, req *GenerateRequest) (*Generate
 	}
 	key := "gen:" + hashOf(appKey, res.SHA)
 
-	var rendered bool
-	val, hit, err := s.opts.Cache.Do(ctx, key, s.opts.ManifestTTL, cache.DoOptions{Bypass: req.NoCache, ErrorTTL: s.opts.ErrorTTL},
-		func(ctx context.Context) ([]byte, error) {
-			if !req.NoCache {
-				if b, ok := s.reuse(ctx, req, appKey, res.SHA); ok {
-					return b, nil
-				}
+	out, err := s.cached(ctx, key, req.NoCache, func(ctx context.Context) ([]byte, bool, error) {
+		if !req.NoCache {
+			if b, ok := s.reuse(ctx, req, appKey, res.SHA); ok {
+				return b, false, nil
 			}
-			rendered = true
-			return s.renderGit(ctx, req, appPath, appKey, key, res.SHA, refs)
+		}
+		b, err := s.renderGit(ctx, req, appPath, appKey, key, res.SHA, refs)
+		return b, true, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Revision = res.SHA
+	return out, nil
+}
+
+// cached answers key from the cache, or runs load (coalesced with identical requests) and caches its result.
+// load says whether it rendered; a reused earlier render counts as cached.
+func (s *Service) cached(ctx context.Context, key string, noCache bool, load func(context.Context) ([]byte, bool, error)) (*GenerateResult, error) {
+	var rendered bool
+	val, hit, err := s.opts.Cache.Do(ctx, key, s.opts.ManifestTTL, cache.DoOptions{Bypass: noCache, ErrorTTL: s.opts.ErrorTTL},
+		func(ctx context.Context) ([]byte, error) {
+			b, r, err := load(ctx)
+			rendered = r
+			return b, err
 		})
 	if err != nil {
 		return nil, err
@@ -72,7 +87,6 @@ func (s *Service) Generate(ctx context.Context, req *GenerateRequest) (*Generate
 	if err != nil {
 		return nil, err
 	}
-	out.Revision = res.SHA
 	out.Cached = hit || !rendered
 	return out, nil
 }
@@ -169,30 +183,19 @@ func (s *Service) generateChart(ctx context.Context, req *GenerateRequest) (*Gen
 		return nil, err
 	}
 	key := "gen:" + hashOf(appKey, arc.Digest)
-	var rendered bool
-	val, hit, err := s.opts.Cache.Do(ctx, key, s.opts.ManifestTTL, cache.DoOptions{Bypass: req.NoCache, ErrorTTL: s.opts.ErrorTTL},
-		func(ctx context.Context) ([]byte, error) {
-			rendered = true
-			start := time.Now()
-			result, err := s.engine(req).Render(ctx, &render.Request{
-				Source: &src, AppName: req.AppName, Namespace: req.Namespace, KubeVersion: req.KubeVersion,
-				APIVersions: req.APIVersions, RefSources: refs, Limits: req.Limits,
-			})
-			s.observe(result, time.Since(start), err)
-			if err != nil {
-				return nil, err
-			}
-			return encodeResult(toResult(result, arc.Version))
+	return s.cached(ctx, key, req.NoCache, func(ctx context.Context) ([]byte, bool, error) {
+		start := time.Now()
+		result, err := s.engine(req).Render(ctx, &render.Request{
+			Source: &src, AppName: req.AppName, Namespace: req.Namespace, KubeVersion: req.KubeVersion,
+			APIVersions: req.APIVersions, RefSources: refs, Limits: req.Limits,
 		})
-	if err != nil {
-		return nil, err
-	}
-	out, err := decodeResult(val)
-	if err != nil {
-		return nil, err
-	}
-	out.Cached = hit || !rendered
-	return out, nil
+		s.observe(result, time.Since(start), err)
+		if err != nil {
+			return nil, true, err
+		}
+		b, err := encodeResult(toResult(result, arc.Version))
+		return b, true, err
+	})
 }
 
 func (s *Service) observe(res *render.Result, d time.Duration, err error) {

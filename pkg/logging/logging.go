@@ -19,8 +19,14 @@ type Options struct {
 
 // BindFlags registers --log-level and --log-format.
 func (o *Options) BindFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Level, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&o.Format, "log-format", "json", "log format: json or text")
+	if o.Level == "" {
+		o.Level = "info"
+	}
+	if o.Format == "" {
+		o.Format = "json"
+	}
+	fs.StringVar(&o.Level, "log-level", o.Level, "log level: debug, info, warn or error")
+	fs.StringVar(&o.Format, "log-format", o.Format, "log format: json or text")
 }
 
 // Validate checks the flag values.

@@ -37,6 +37,7 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
+		Log:              logging.Options{Level: "info", Format: "json"},
 		Cache:            *cache.NewOptions(),
 		ListenAddress:    ":8081",
 		MetricsAddress:   ":8084",

@@ -16,13 +16,13 @@ func cm(data map[string]string) *corev1.ConfigMap {
 func TestParse(t *testing.T) {
 	t.Parallel()
 	s, err := Parse(cm(map[string]string{
-		"application.resourceTrackingMethod":                        "label",
-		"application.instanceLabelKey":                              "argocd.argoproj.io/instance",
-		"timeout.reconciliation":                                    "300s",
-		"resource.exclusions":                                       "- apiGroups: ['*']\n  kinds: [PodMetrics]\n  clusters: ['*']\n",
+		"application.resourceTrackingMethod":                         "label",
+		"application.instanceLabelKey":                               "argocd.argoproj.io/instance",
+		"timeout.reconciliation":                                     "300s",
+		"resource.exclusions":                                        "- apiGroups: ['*']\n  kinds: [PodMetrics]\n  clusters: ['*']\n",
 		"resource.customizations.health.cert-manager.io_Certificate": "hs = {}\nhs.status = 'Healthy'\nreturn hs\n",
 		"resource.customizations.ignoreDifferences.apps_Deployment":  "jsonPointers:\n- /spec/replicas\n",
-		"resource.customizations":                                   "networking.k8s.io/Ingress:\n  health.lua: |\n    return {status='Healthy'}\nConfigMap:\n  ignoreDifferences: |\n    jsonPointers: [/data]\n",
+		"resource.customizations":                                    "networking.k8s.io/Ingress:\n  health.lua: |\n    return {status='Healthy'}\nConfigMap:\n  ignoreDifferences: |\n    jsonPointers: [/data]\n",
 	}))
 	if err != nil {
 		t.Fatal(err)

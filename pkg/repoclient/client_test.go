@@ -14,8 +14,8 @@ import (
 
 	reposerverv1 "github.com/moorcd/moor/pkg/api/moor/reposerver/v1"
 	"github.com/moorcd/moor/pkg/git"
-	"github.com/moorcd/moor/pkg/repocreds"
 	"github.com/moorcd/moor/pkg/repoclient"
+	"github.com/moorcd/moor/pkg/repocreds"
 	"github.com/moorcd/moor/services/reposerver/app"
 	"github.com/moorcd/moor/test/gittest"
 )

@@ -1,0 +1,242 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
+	"github.com/moorcd/moor/pkg/client/clientset/versioned"
+	"github.com/moorcd/moor/services/controller/app"
+	reposerver "github.com/moorcd/moor/services/reposerver/app"
+	"github.com/moorcd/moor/test/gittest"
+	"github.com/moorcd/moor/test/kubetest"
+)
+
+func TestMain(m *testing.M) { kubetest.Main(m) }
+
+// env is a controller and a repo-server running against the local cluster, with a Git server.
+type env struct {
+	kube   *kubetest.Cluster
+	ns     string
+	client versioned.Interface
+	repo   *gittest.Repo
+	url    string
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	kc := kubetest.Start(t)
+	kc.InstallCRDs(t)
+	ns := kc.Namespace(t)
+
+	repo := gittest.NewRepo(t)
+	repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: blue\n")
+	repo.Write("app/deploy.yaml", `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "nginx:1.27"}]}
+`)
+	repo.Write("bad/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: [\n")
+	repo.Commit("initial")
+	gs := gittest.NewHTTPServer(t, gittest.HTTPOptions{})
+	url := gs.Add(t, "apps.git", repo)
+
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ropts := reposerver.NewOptions()
+	ropts.DataDir = t.TempDir()
+	rs, err := reposerver.New(ropts, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rsDone := make(chan error, 1)
+	go func() { rsDone <- rs.Serve(ctx, lis, nil) }()
+
+	opts := app.NewOptions()
+	opts.Namespace = ns
+	opts.RepoServer = lis.Addr().String()
+	opts.Resync = 0
+	opts.Debounce = 200 * time.Millisecond
+	c, err := app.New(opts, kc.Config, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cDone := make(chan error, 1)
+	go func() { cDone <- c.Start(ctx, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-cDone; err != nil {
+			t.Errorf("controller: %v", err)
+		}
+		<-rsDone
+	})
+	client, err := versioned.NewForConfig(kc.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{kube: kc, ns: ns, client: client, repo: repo, url: url}
+}
+
+func (e *env) createApp(t *testing.T, name, path, project string) {
+	t.Helper()
+	a := &v1alpha1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
+		Spec: v1alpha1.ApplicationSpec{
+			Project:     project,
+			Source:      &v1alpha1.ApplicationSource{RepoURL: e.url, Path: path, TargetRevision: "HEAD"},
+			Destination: v1alpha1.ApplicationDestination{Server: "https://kubernetes.default.svc", Namespace: e.ns},
+		},
+	}
+	if _, err := e.client.ArgoprojV1alpha1().Applications(e.ns).Create(t.Context(), a, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls the app until cond holds, failing with the last status.
+func (e *env) waitFor(t *testing.T, name, what string, cond func(*v1alpha1.Application) bool) *v1alpha1.Application {
+	t.Helper()
+	var last *v1alpha1.Application
+	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		a, err := e.client.ArgoprojV1alpha1().Applications(e.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		last = a
+		return cond(a), nil
+	})
+	if err != nil {
+		t.Fatalf("app %s: %s: %v; last status: %+v", name, what, err, last.Status)
+	}
+	return last
+}
+
+// apply writes an object the way sync will: server-side apply as moor-controller, with the tracking id.
+func (e *env) apply(t *testing.T, app, kind, manifest string) {
+	t.Helper()
+	var group, resource string
+	switch kind {
+	case "ConfigMap":
+		resource = "configmaps"
+	case "Deployment":
+		group, resource = "apps", "deployments"
+	}
+	name := strings.Fields(strings.SplitN(manifest, "name:", 2)[1])[0]
+	ann := fmt.Sprintf("%s:%s/%s:%s/%s", app, group, kind, e.ns, name)
+	body := strings.Replace(manifest, "metadata:\n", "metadata:\n  annotations:\n    argocd.argoproj.io/tracking-id: "+ann+"\n", 1)
+	force := true
+	req := e.kube.Kube.CoreV1().RESTClient().Patch(types.ApplyYAMLPatchType)
+	if group != "" {
+		req = e.kube.Kube.AppsV1().RESTClient().Patch(types.ApplyYAMLPatchType)
+	}
+	if err := req.Namespace(e.ns).Resource(resource).Name(name).
+		VersionedParams(&metav1.PatchOptions{FieldManager: "moor-controller", Force: &force}, metav1.ParameterCodec).
+		Body([]byte(body)).Do(t.Context()).Error(); err != nil {
+		t.Fatalf("apply %s: %v", name, err)
+	}
+}
+
+func TestStatusFollowsLiveState(t *testing.T) {
+	e := start(t)
+	e.createApp(t, "guestbook", "app", "")
+
+	a := e.waitFor(t, "guestbook", "OutOfSync and Missing before anything is deployed", func(a *v1alpha1.Application) bool {
+		return a.Status.Sync.Status == v1alpha1.SyncStatusCodeOutOfSync && a.Status.Health.Status == v1alpha1.HealthStatusMissing
+	})
+	if len(a.Status.Resources) != 2 || len(a.Status.Sync.Revision) != 40 || a.Status.SourceType != "Directory" {
+		t.Fatalf("status = %+v", a.Status)
+	}
+
+	e.apply(t, "guestbook", "ConfigMap", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: blue\n")
+	e.apply(t, "guestbook", "Deployment", `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "nginx:1.27"}]}
+`)
+	a = e.waitFor(t, "guestbook", "Synced and Healthy once deployed", func(a *v1alpha1.Application) bool {
+		return a.Status.Sync.Status == v1alpha1.SyncStatusCodeSynced && a.Status.Health.Status == v1alpha1.HealthStatusHealthy
+	})
+	if a.Status.Summary == nil || len(a.Status.Summary.Images) != 1 || a.Status.Summary.Images[0] != "nginx:1.27" {
+		t.Errorf("summary = %+v", a.Status.Summary)
+	}
+
+	// A live change is noticed through the watch, without waiting for a periodic refresh.
+	if _, err := e.kube.Kube.CoreV1().ConfigMaps(e.ns).Patch(t.Context(), "settings", types.MergePatchType,
+		[]byte(`{"data":{"color":"red"}}`), metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, "guestbook", "OutOfSync after a live edit", func(a *v1alpha1.Application) bool {
+		return a.Status.Sync.Status == v1alpha1.SyncStatusCodeOutOfSync
+	})
+}
+
+func TestConditions(t *testing.T) {
+	e := start(t)
+	e.createApp(t, "broken", "bad", "")
+	a := e.waitFor(t, "broken", "a ComparisonError naming the file", func(a *v1alpha1.Application) bool {
+		return hasCondition(a, v1alpha1.ApplicationConditionComparisonError, "bad/cm.yaml")
+	})
+	if a.Status.Sync.Status != v1alpha1.SyncStatusCodeUnknown {
+		t.Errorf("sync status %q, want Unknown", a.Status.Sync.Status)
+	}
+
+	e.createApp(t, "orphan", "app", "no-such-project")
+	e.waitFor(t, "orphan", "an InvalidSpecError for the missing project", func(a *v1alpha1.Application) bool {
+		return hasCondition(a, v1alpha1.ApplicationConditionInvalidSpecError, "no-such-project")
+	})
+
+	restricted := &v1alpha1.AppProject{
+		ObjectMeta: metav1.ObjectMeta{Name: "restricted", Namespace: e.ns},
+		Spec: v1alpha1.AppProjectSpec{
+			SourceRepos:  []string{"https://example.com/*"},
+			Destinations: []v1alpha1.ApplicationDestination{{Server: "*", Namespace: "*"}},
+		},
+	}
+	if _, err := e.client.ArgoprojV1alpha1().AppProjects(e.ns).Create(t.Context(), restricted, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.createApp(t, "foreign", "app", "restricted")
+	e.waitFor(t, "foreign", "an InvalidSpecError for a repository outside the project", func(a *v1alpha1.Application) bool {
+		return hasCondition(a, v1alpha1.ApplicationConditionInvalidSpecError, "not permitted")
+	})
+
+	// The default project exists.
+	if _, err := e.client.ArgoprojV1alpha1().AppProjects(e.ns).Get(t.Context(), "default", metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		t.Error("the default project was not created")
+	}
+}
+
+func hasCondition(a *v1alpha1.Application, typ v1alpha1.ApplicationConditionType, contains string) bool {
+	for _, c := range a.Status.Conditions {
+		if c.Type == typ && strings.Contains(c.Message, contains) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,68 @@
+package app
+
+import (
+	"errors"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/moorcd/moor/pkg/logging"
+)
+
+// Options are the controller's settings.
+type Options struct {
+	Log logging.Options
+
+	Kubeconfig     string
+	Namespace      string
+	RepoServer     string
+	MetricsAddress string
+	Workers        int
+	// Resync and Jitter override argocd-cm's timeout.reconciliation when set (negative: use argocd-cm).
+	Resync   time.Duration
+	Jitter   time.Duration
+	Debounce time.Duration
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		Log:            logging.Options{Level: "info", Format: "json"},
+		Namespace:      "moor",
+		RepoServer:     "moor-repo-server:8081",
+		MetricsAddress: ":8082",
+		Workers:        8,
+		Resync:         -1,
+		Jitter:         -1,
+		Debounce:       time.Second,
+	}
+}
+
+// BindFlags registers the flags.
+func (o *Options) BindFlags(fs *pflag.FlagSet) {
+	o.Log.BindFlags(fs)
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig of the control cluster (empty: in-cluster, or $KUBECONFIG)")
+	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of Applications, AppProjects, settings and repository and cluster Secrets")
+	fs.StringVar(&o.RepoServer, "repo-server", o.RepoServer, "repo-server address host:port")
+	fs.StringVar(&o.MetricsAddress, "metrics-listen", o.MetricsAddress, "Prometheus metrics listen address (empty: off)")
+	fs.IntVar(&o.Workers, "workers", o.Workers, "apps reconciled in parallel")
+	fs.DurationVar(&o.Resync, "app-resync", o.Resync, "periodic refresh interval (0 disables; default: argocd-cm timeout.reconciliation, else 120s)")
+	fs.DurationVar(&o.Jitter, "app-resync-jitter", o.Jitter, "random delay added to the periodic refresh (default: argocd-cm timeout.reconciliation.jitter, else 60s)")
+	fs.DurationVar(&o.Debounce, "live-change-debounce", o.Debounce, "how long a burst of live changes of one app is gathered into one compare")
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	var errs []error
+	errs = append(errs, o.Log.Validate())
+	if o.Namespace == "" {
+		errs = append(errs, errors.New("--namespace is required"))
+	}
+	if o.RepoServer == "" {
+		errs = append(errs, errors.New("--repo-server is required"))
+	}
+	if o.Workers < 1 {
+		errs = append(errs, errors.New("--workers must be at least 1"))
+	}
+	return errors.Join(errs...)
+}

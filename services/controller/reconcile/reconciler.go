@@ -1,0 +1,484 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/status"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	reposerverv1 "github.com/moorcd/moor/pkg/api/moor/reposerver/v1"
+	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
+	"github.com/moorcd/moor/pkg/client/clientset/versioned"
+	"github.com/moorcd/moor/pkg/clusters"
+	"github.com/moorcd/moor/pkg/health"
+	"github.com/moorcd/moor/pkg/kubeproto"
+	"github.com/moorcd/moor/pkg/project"
+	"github.com/moorcd/moor/pkg/repoclient"
+	"github.com/moorcd/moor/pkg/repocreds"
+	"github.com/moorcd/moor/pkg/settings"
+)
+
+// Refresh levels, weakest first. A queued app keeps the strongest level asked for.
+type Level int
+
+// Levels.
+const (
+	// LevelCompare re-runs compare and health against the last render (a live resource changed).
+	LevelCompare Level = iota + 1
+	// LevelNormal renders again, with the repo-server's caches (periodic refresh, spec change).
+	LevelNormal
+	// LevelHard renders again bypassing every cache (argocd.argoproj.io/refresh: hard).
+	LevelHard
+)
+
+// AnnotationRefresh asks for a refresh (normal or hard); the controller removes it once handled.
+const AnnotationRefresh = "argocd.argoproj.io/refresh"
+
+// RepoServer is what the reconciler needs of the repo-server.
+type RepoServer interface {
+	GenerateManifests(ctx context.Context, req *reposerverv1.GenerateManifestsRequest) (*reposerverv1.GenerateManifestsResponse, error)
+}
+
+// Cluster is a destination's live state and diff engine.
+type Cluster struct {
+	Live     LiveState
+	Differ   Differ
+	ReadLive LiveReader
+	Server   string
+	Version  string   // "1.37.2"
+	APIs     []string // group/version and group/version/Kind the cluster serves
+}
+
+// Deps are the reconciler's collaborators.
+type Deps struct {
+	Namespace   string
+	Client      versioned.Interface
+	App         func(name string) (*v1alpha1.Application, error)
+	Project     func(name string) (*v1alpha1.AppProject, error)
+	Secrets     func() ([]corev1.Secret, error)
+	Clusters    func() *clusters.Set
+	Connect     func(ctx context.Context, c *clusters.Cluster) (*Cluster, error)
+	Repo        RepoServer
+	Assessor    func() *health.Assessor
+	Settings    func() *settings.Settings
+	Now         func() time.Time
+	Log         *slog.Logger
+	StatusEvery time.Duration // how stale reconciledAt may get when nothing else changed (default 10 min)
+}
+
+// Reconciler reconciles Applications.
+type Reconciler struct {
+	d Deps
+
+	mu      sync.Mutex
+	renders map[string]*render // by app name
+}
+
+// render is an app's last render: reused when only live state changed.
+type render struct {
+	specHash    string
+	desired     []*unstructured.Unstructured
+	revisions   []string
+	sourceTypes []v1alpha1.ApplicationSourceType
+}
+
+// New returns a Reconciler.
+func New(d Deps) *Reconciler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.StatusEvery <= 0 {
+		d.StatusEvery = 10 * time.Minute
+	}
+	return &Reconciler{d: d, renders: map[string]*render{}}
+}
+
+// Forget drops what the reconciler keeps for a deleted app.
+func (r *Reconciler) Forget(name string) {
+	r.mu.Lock()
+	delete(r.renders, name)
+	r.mu.Unlock()
+}
+
+// Reconcile refreshes one app's status at the given level. It returns an error only for failures worth a
+// retry (API conflicts, the repo-server unreachable); what the user must fix is written as a condition.
+func (r *Reconciler) Reconcile(ctx context.Context, name string, level Level) error {
+	app, err := r.d.App(name)
+	if apierrors.IsNotFound(err) {
+		r.Forget(name)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if app.DeletionTimestamp != nil {
+		return nil // deletion is the sync engine's job
+	}
+	if v := app.Annotations[AnnotationRefresh]; v == "hard" {
+		level = max(level, LevelHard)
+	} else if v != "" {
+		level = max(level, LevelNormal)
+	}
+	log := r.d.Log.With("app", name)
+	start := r.d.Now()
+	st := r.refresh(ctx, app, level)
+	if err := r.writeStatus(ctx, app, st); err != nil {
+		return fmt.Errorf("write status of %s: %w", name, err)
+	}
+	log.DebugContext(ctx, "reconciled", "level", int(level), "sync", st.Sync.Status, "health", st.Health.Status, "duration", r.d.Now().Sub(start))
+	return nil
+}
+
+// refresh computes the new status. Failures become conditions; the earlier resources are kept so a broken
+// render never looks like an empty app.
+func (r *Reconciler) refresh(ctx context.Context, app *v1alpha1.Application, level Level) *v1alpha1.ApplicationStatus {
+	st := app.Status.DeepCopy()
+	now := metav1.NewTime(r.d.Now())
+	st.ReconciledAt = &now
+	st.ObservedAt = &now
+	st.ControllerNamespace = r.d.Namespace
+	fail := func(typ v1alpha1.ApplicationConditionType, msg string) *v1alpha1.ApplicationStatus {
+		st.Conditions = mergeConditions(app.Status.Conditions, []v1alpha1.ApplicationCondition{condition(typ, msg)}, now)
+		st.Sync.Status = v1alpha1.SyncStatusCodeUnknown
+		if st.Health.Status == "" {
+			st.Health.Status = v1alpha1.HealthStatusUnknown
+		}
+		return st
+	}
+
+	projName := app.Spec.Project
+	if projName == "" {
+		projName = project.DefaultName
+	}
+	proj, err := r.d.Project(projName)
+	if err != nil {
+		return fail(v1alpha1.ApplicationConditionInvalidSpecError, fmt.Sprintf("Application referencing project %s which does not exist", projName))
+	}
+	dest := app.Spec.Destination
+	cl, err := r.d.Clusters().Lookup(dest.Server, dest.Name)
+	if err != nil {
+		return fail(v1alpha1.ApplicationConditionInvalidSpecError, fmt.Sprintf("Unable to find destination cluster: %v", err))
+	}
+	if v := project.CheckApplication(proj, app, cl.Server); len(v) > 0 {
+		msgs := make([]string, len(v))
+		for i := range v {
+			msgs[i] = v[i].Message
+		}
+		return fail(v1alpha1.ApplicationConditionInvalidSpecError, strings.Join(msgs, "; "))
+	}
+	conn, err := r.d.Connect(ctx, cl)
+	if err != nil {
+		return fail(v1alpha1.ApplicationConditionComparisonError, fmt.Sprintf("Cluster %s is not reachable: %v", cl.Server, err))
+	}
+
+	rd, err := r.desired(ctx, app, proj, conn, level)
+	if err != nil {
+		return fail(v1alpha1.ApplicationConditionComparisonError, err.Error())
+	}
+	cs := settingsOf(r.d.Settings)
+	cmp := compare(ctx, &compareInput{
+		app: app, instance: app.Name, desired: rd.desired, namespace: dest.Namespace,
+		live: conn.Live, differ: conn.Differ, readLive: conn.ReadLive, assessor: r.d.Assessor(),
+		ignoreExtra:  strings.Contains(app.Annotations["argocd.argoproj.io/compare-options"], "IgnoreExtraneous"),
+		trackingMode: cs.TrackingMethod, labelKey: cs.InstanceLabelKey,
+	})
+	for _, m := range cmp.resources {
+		if m.desired == nil {
+			continue
+		}
+		namespaced := m.key.Namespace != ""
+		if !project.ResourceAllowed(proj, m.key.Group, m.key.Kind, m.key.Name, namespaced) {
+			cmp.errors = append(cmp.errors, condition(v1alpha1.ApplicationConditionInvalidSpecError,
+				fmt.Sprintf("Resource %s is not permitted in project %s", m.key, proj.Name)))
+		}
+	}
+
+	st.Sync = v1alpha1.SyncStatus{
+		Status: cmp.sync,
+		ComparedTo: &v1alpha1.ComparedTo{
+			Source: app.Spec.Source, Sources: app.Spec.Sources, Destination: dest, IgnoreDifferences: app.Spec.IgnoreDifferences,
+		},
+	}
+	if len(app.Spec.Sources) > 0 {
+		st.Sync.Revisions = rd.revisions
+		st.SourceTypes = rd.sourceTypes
+		st.SourceType = ""
+	} else if len(rd.revisions) > 0 {
+		st.Sync.Revision = rd.revisions[0]
+		if len(rd.sourceTypes) > 0 {
+			st.SourceType = rd.sourceTypes[0]
+		}
+	}
+	if len(cmp.errors) > 0 && cmp.sync == v1alpha1.SyncStatusCodeSynced {
+		st.Sync.Status = v1alpha1.SyncStatusCodeUnknown
+	}
+	st.Health = keepTransition(app.Status.Health, cmp.health, now)
+	st.Resources = resourceStatuses(cmp.resources)
+	st.Summary = summarize(cmp.resources)
+	st.Conditions = mergeConditions(app.Status.Conditions, append(cmp.errors, cmp.warnings...), now)
+	return st
+}
+
+// desired renders every source, or reuses the last render when only live state changed.
+func (r *Reconciler) desired(ctx context.Context, app *v1alpha1.Application, proj *v1alpha1.AppProject, conn *Cluster, level Level) (*render, error) {
+	hash := specHash(app)
+	r.mu.Lock()
+	last := r.renders[app.Name]
+	r.mu.Unlock()
+	if level == LevelCompare && last != nil && last.specHash == hash {
+		return last, nil
+	}
+	secrets, err := r.d.Secrets()
+	if err != nil {
+		return nil, fmt.Errorf("list repository secrets: %w", err)
+	}
+	sources := app.Spec.Sources
+	if app.Spec.Source != nil {
+		sources = []v1alpha1.ApplicationSource{*app.Spec.Source}
+	}
+	if len(sources) == 0 {
+		return nil, errors.New("application has no source")
+	}
+	refs := map[string]*reposerverv1.RefSource{}
+	for _, s := range sources {
+		if s.Ref != "" {
+			repo, err := repocreds.Resolve(secrets, s.RepoURL, proj.Name)
+			if err != nil {
+				return nil, fmt.Errorf("ref source $%s: %w", s.Ref, err)
+			}
+			refs[s.Ref] = &reposerverv1.RefSource{Repo: repoclient.Repository(repo), Revision: s.TargetRevision}
+		}
+	}
+	out := &render{specHash: hash}
+	for i, s := range sources {
+		if s.Ref != "" && s.Path == "" && s.Chart == "" {
+			out.revisions = append(out.revisions, "")
+			out.sourceTypes = append(out.sourceTypes, "")
+			continue // only supplies files to other sources
+		}
+		repo, err := repocreds.Resolve(secrets, s.RepoURL, proj.Name)
+		if err != nil {
+			return nil, fmt.Errorf("source %d (%s): %w", i, s.RepoURL, err)
+		}
+		srcStruct, err := kubeproto.ToStruct(s)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := r.d.Repo.GenerateManifests(ctx, &reposerverv1.GenerateManifestsRequest{
+			Repo: repoclient.Repository(repo), Source: srcStruct, Revision: s.TargetRevision, RefSources: refs,
+			AppName: app.Name, Namespace: app.Spec.Destination.Namespace, KubeVersion: conn.Version,
+			ApiVersions: conn.APIs, ProjectName: proj.Name, ProjectSourceRepos: proj.Spec.SourceRepos,
+			NoCache:               level == LevelHard,
+			ManifestGeneratePaths: splitPaths(app.Annotations["argocd.argoproj.io/manifest-generate-paths"]),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("Failed to load target state: failed to generate manifest for source %d of %d: %s",
+				i+1, len(sources), status.Convert(err).Message())
+		}
+		objs, err := parseManifests(resp.GetManifests())
+		if err != nil {
+			return nil, err
+		}
+		out.desired = append(out.desired, objs...)
+		out.revisions = append(out.revisions, resp.GetRevision())
+		out.sourceTypes = append(out.sourceTypes, v1alpha1.ApplicationSourceType(resp.GetSourceType()))
+	}
+	r.mu.Lock()
+	r.renders[app.Name] = out
+	r.mu.Unlock()
+	return out, nil
+}
+
+func splitPaths(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ";") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// specHash covers what changes the render: sources, destination and the refresh-relevant annotations.
+func specHash(app *v1alpha1.Application) string {
+	b, _ := json.Marshal(struct {
+		Source      *v1alpha1.ApplicationSource
+		Sources     v1alpha1.ApplicationSources
+		Destination v1alpha1.ApplicationDestination
+		Paths       string
+	}{app.Spec.Source, app.Spec.Sources, app.Spec.Destination, app.Annotations["argocd.argoproj.io/manifest-generate-paths"]})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func settingsOf(f func() *settings.Settings) *settings.Settings {
+	if f == nil {
+		return settings.Defaults()
+	}
+	if s := f(); s != nil {
+		return s
+	}
+	return settings.Defaults()
+}
+
+// writeStatus patches status (and removes a handled refresh annotation) when anything but the timestamps
+// changed, or when reconciledAt has grown older than StatusEvery: no write storms.
+func (r *Reconciler) writeStatus(ctx context.Context, app *v1alpha1.Application, st *v1alpha1.ApplicationStatus) error {
+	_, refresh := app.Annotations[AnnotationRefresh]
+	if !refresh && sameIgnoringTimes(&app.Status, st) && app.Status.ReconciledAt != nil &&
+		r.d.Now().Sub(app.Status.ReconciledAt.Time) < r.d.StatusEvery {
+		return nil
+	}
+	patch := map[string]any{"status": st}
+	if refresh {
+		patch["metadata"] = map[string]any{"annotations": map[string]any{AnnotationRefresh: nil}}
+	}
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return err
+	}
+	_, err = r.d.Client.ArgoprojV1alpha1().Applications(app.Namespace).Patch(ctx, app.Name, types.MergePatchType, body, metav1.PatchOptions{})
+	return err
+}
+
+func sameIgnoringTimes(a, b *v1alpha1.ApplicationStatus) bool {
+	x, y := a.DeepCopy(), b.DeepCopy()
+	x.ReconciledAt, y.ReconciledAt, x.ObservedAt, y.ObservedAt = nil, nil, nil, nil
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return string(xa) == string(ya)
+}
+
+func condition(typ v1alpha1.ApplicationConditionType, msg string) v1alpha1.ApplicationCondition {
+	return v1alpha1.ApplicationCondition{Type: typ, Message: msg}
+}
+
+// mergeConditions keeps a condition's lastTransitionTime while it stays the same.
+func mergeConditions(old, cur []v1alpha1.ApplicationCondition, now metav1.Time) []v1alpha1.ApplicationCondition {
+	prev := map[string]*metav1.Time{}
+	for _, c := range old {
+		prev[string(c.Type)+"\x00"+c.Message] = c.LastTransitionTime
+	}
+	out := make([]v1alpha1.ApplicationCondition, 0, len(cur))
+	for _, c := range cur {
+		if t, ok := prev[string(c.Type)+"\x00"+c.Message]; ok && t != nil {
+			c.LastTransitionTime = t
+		} else {
+			c.LastTransitionTime = &now
+		}
+		out = append(out, c)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func keepTransition(old, cur v1alpha1.HealthStatus, now metav1.Time) v1alpha1.HealthStatus {
+	if old.Status == cur.Status && old.LastTransitionTime != nil {
+		cur.LastTransitionTime = old.LastTransitionTime
+	} else {
+		cur.LastTransitionTime = &now
+	}
+	return cur
+}
+
+func resourceStatuses(ms []*managed) []v1alpha1.ResourceStatus {
+	out := make([]v1alpha1.ResourceStatus, 0, len(ms))
+	for _, m := range ms {
+		obj := m.desired
+		if obj == nil {
+			obj = m.live
+		}
+		rs := v1alpha1.ResourceStatus{
+			Group: m.key.Group, Kind: m.key.Kind, Namespace: m.key.Namespace, Name: m.key.Name,
+			Status: m.status, Hook: m.hook, RequiresPruning: m.desired == nil, SyncWave: m.wave,
+		}
+		if obj != nil {
+			rs.Version = obj.GroupVersionKind().Version
+		}
+		if m.health != nil {
+			rs.Health = &v1alpha1.HealthStatus{Status: v1alpha1.HealthStatusCode(m.health.Status), Message: m.health.Message}
+		}
+		out = append(out, rs)
+	}
+	return out
+}
+
+// summarize lists the images the app runs and the URLs its Ingresses and load balancers expose.
+func summarize(ms []*managed) *v1alpha1.ApplicationSummary {
+	images, urls := map[string]bool{}, map[string]bool{}
+	for _, m := range ms {
+		obj := m.live
+		if obj == nil {
+			obj = m.desired
+		}
+		if obj == nil {
+			continue
+		}
+		for _, path := range [][]string{{"spec", "template", "spec"}, {"spec", "jobTemplate", "spec", "template", "spec"}, {"spec"}} {
+			for _, field := range []string{"containers", "initContainers"} {
+				list, _, _ := unstructured.NestedSlice(obj.Object, append(append([]string{}, path...), field)...)
+				for _, c := range list {
+					if cm, ok := c.(map[string]any); ok {
+						if img, ok := cm["image"].(string); ok && img != "" {
+							images[img] = true
+						}
+					}
+				}
+			}
+		}
+		if m.key.Kind == "Ingress" {
+			tlsHosts := map[string]bool{}
+			tls, _, _ := unstructured.NestedSlice(obj.Object, "spec", "tls")
+			for _, t := range tls {
+				if tm, ok := t.(map[string]any); ok {
+					hosts, _, _ := unstructured.NestedStringSlice(tm, "hosts")
+					for _, h := range hosts {
+						tlsHosts[h] = true
+					}
+				}
+			}
+			rules, _, _ := unstructured.NestedSlice(obj.Object, "spec", "rules")
+			for _, rule := range rules {
+				if rm, ok := rule.(map[string]any); ok {
+					if h, ok := rm["host"].(string); ok && h != "" {
+						scheme := "http"
+						if tlsHosts[h] {
+							scheme = "https"
+						}
+						urls[scheme+"://"+h] = true
+					}
+				}
+			}
+		}
+	}
+	if len(images) == 0 && len(urls) == 0 {
+		return nil
+	}
+	s := &v1alpha1.ApplicationSummary{}
+	for i := range images {
+		s.Images = append(s.Images, i)
+	}
+	for u := range urls {
+		s.ExternalURLs = append(s.ExternalURLs, u)
+	}
+	sort.Strings(s.Images)
+	sort.Strings(s.ExternalURLs)
+	return s
+}

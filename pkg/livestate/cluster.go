@@ -192,6 +192,10 @@ func (c *Cluster) Children(uid types.UID) []Resource { return c.idx.childrenOf(u
 // GetByUID returns the cached resource with that UID.
 func (c *Cluster) GetByUID(uid types.UID) (Resource, bool) { return c.idx.get(uid) }
 
+// Roots returns the objects of a namespace that no other object owns, tracked or not: what an app's
+// destination namespace holds besides the app, for orphaned-resource warnings. O(objects in the namespace).
+func (c *Cluster) Roots(namespace string) []Resource { return c.idx.rootsIn(namespace) }
+
 // Tree returns app's resources and all their descendants by owner references, each with its parents.
 func (c *Cluster) Tree(app string) []Node { return c.idx.tree(app) }
 

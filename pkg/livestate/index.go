@@ -13,6 +13,8 @@ type index struct {
 	byUID    map[types.UID]*stored
 	byApp    map[string]map[types.UID]struct{}
 	children map[types.UID]map[types.UID]struct{}
+	// roots are objects without owners, by namespace: the candidates for orphaned-resource warnings.
+	roots map[string]map[types.UID]struct{}
 }
 
 func newIndex() *index {
@@ -20,6 +22,7 @@ func newIndex() *index {
 		byUID:    map[types.UID]*stored{},
 		byApp:    map[string]map[types.UID]struct{}{},
 		children: map[types.UID]map[types.UID]struct{}{},
+		roots:    map[string]map[types.UID]struct{}{},
 	}
 }
 
@@ -37,6 +40,9 @@ func (x *index) addLocked(s *stored) {
 	for _, o := range s.Owners {
 		addTo(x.children, o.UID, s.UID)
 	}
+	if len(s.Owners) == 0 && s.Namespace != "" {
+		addTo(x.roots, s.Namespace, s.UID)
+	}
 }
 
 func (x *index) removeLocked(s *stored) {
@@ -49,6 +55,9 @@ func (x *index) removeLocked(s *stored) {
 	}
 	for _, o := range s.Owners {
 		removeFrom(x.children, o.UID, s.UID)
+	}
+	if len(s.Owners) == 0 && s.Namespace != "" {
+		removeFrom(x.roots, s.Namespace, s.UID)
 	}
 }
 
@@ -181,4 +190,16 @@ func (x *index) tree(app string) []Node {
 		}
 	}
 	return nodes
+}
+
+// rootsIn returns the objects of a namespace that have no owner.
+func (x *index) rootsIn(namespace string) []Resource {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	set := x.roots[namespace]
+	out := make([]Resource, 0, len(set))
+	for uid := range set {
+		out = append(out, x.byUID[uid].Resource)
+	}
+	return out
 }

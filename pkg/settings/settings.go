@@ -5,11 +5,14 @@ package settings
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
 )
 
 // ConfigMapName is the settings ConfigMap Moor reads, Argo CD's name.
@@ -57,6 +60,33 @@ type IgnoreRule struct {
 	JSONPointers          []string `json:"jsonPointers,omitempty"`
 	JQPathExpressions     []string `json:"jqPathExpressions,omitempty"`
 	ManagedFieldsManagers []string `json:"managedFieldsManagers,omitempty"`
+}
+
+// SystemIgnoreDifferences returns the system-wide ignore rules as per-resource rules: the key
+// "<group>_<kind>" names one kind ("_<kind>" or "<kind>" for the core group) and "all" every kind.
+func (s *Settings) SystemIgnoreDifferences() []v1alpha1.ResourceIgnoreDifferences {
+	keys := make([]string, 0, len(s.IgnoreDifferences))
+	for k := range s.IgnoreDifferences {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]v1alpha1.ResourceIgnoreDifferences, 0, len(keys))
+	for _, k := range keys {
+		r := s.IgnoreDifferences[k]
+		group, kind := "*", "*"
+		if k != "all" {
+			if i := strings.LastIndex(k, "_"); i >= 0 {
+				group, kind = k[:i], k[i+1:]
+			} else {
+				group, kind = "", k
+			}
+		}
+		out = append(out, v1alpha1.ResourceIgnoreDifferences{
+			Group: group, Kind: kind, JSONPointers: r.JSONPointers, JQPathExpressions: r.JQPathExpressions,
+			ManagedFieldsManagers: r.ManagedFieldsManagers,
+		})
+	}
+	return out
 }
 
 // Defaults returns the settings of an install without argocd-cm.

@@ -44,6 +44,10 @@ func TestParse(t *testing.T) {
 	if r := s.IgnoreDifferences["_ConfigMap"]; len(r.JSONPointers) != 1 {
 		t.Errorf("legacy ignoreDifferences = %+v", s.IgnoreDifferences)
 	}
+	rules := s.SystemIgnoreDifferences()
+	if len(rules) != 2 || rules[0].Group != "" || rules[0].Kind != "ConfigMap" || rules[1].Group != "apps" || rules[1].Kind != "Deployment" {
+		t.Errorf("system rules = %+v", rules)
+	}
 }
 
 func TestParseErrorsNameTheKey(t *testing.T) {

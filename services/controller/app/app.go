@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
+	"github.com/moorcd/moor/pkg/appstate"
+	moorcache "github.com/moorcd/moor/pkg/cache"
 	"github.com/moorcd/moor/pkg/client/clientset/versioned"
 	moorinformers "github.com/moorcd/moor/pkg/client/informers/externalversions"
 	"github.com/moorcd/moor/pkg/clusters"
@@ -64,9 +67,12 @@ type Controller struct {
 	kubeInf informers.SharedInformerFactory
 	cmInf   informers.SharedInformerFactory
 
-	queue  workqueue.TypedRateLimitingInterface[string]
-	levels sync.Map // app name -> reconcile.Level (the strongest pending)
-	rec    *reconcile.Reconciler
+	appState *appstate.Store
+
+	queue      workqueue.TypedRateLimitingInterface[string]
+	levels     sync.Map // app name -> reconcile.Level (the strongest pending)
+	nextResync sync.Map // app name -> time.Time of its planned periodic refresh
+	rec        *reconcile.Reconciler
 
 	mu       sync.Mutex
 	settings *settings.Settings
@@ -127,6 +133,11 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 		}, []string{"level", "result"}),
 	}
 	reg.MustRegister(c.reconciles)
+	stateCache, err := moorcache.New(opts.Cache, reg, log)
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	c.appState = appstate.New(stateCache)
 	c.assessor, _ = health.New(health.Options{})
 
 	apps := c.moorInf.Argoproj().V1alpha1().Applications()
@@ -149,12 +160,13 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 			}
 			return out, err
 		},
-		Clusters: c.clusterSet,
-		Connect:  c.connect,
-		Repo:     repo,
-		Assessor: func() *health.Assessor { c.mu.Lock(); defer c.mu.Unlock(); return c.assessor },
-		Settings: func() *settings.Settings { c.mu.Lock(); defer c.mu.Unlock(); return c.settings },
-		Log:      log,
+		Clusters:  c.clusterSet,
+		Connect:   c.connect,
+		Repo:      repo,
+		Assessor:  func() *health.Assessor { c.mu.Lock(); defer c.mu.Unlock(); return c.assessor },
+		Settings:  func() *settings.Settings { c.mu.Lock(); defer c.mu.Unlock(); return c.settings },
+		Log:       log,
+		Publisher: c.appState,
 	})
 
 	if _, err := apps.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -175,12 +187,14 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 			}
 			if a, ok := obj.(*v1alpha1.Application); ok {
 				c.rec.Forget(a.Name)
+				c.appState.Delete(context.Background(), a.Namespace, a.Name)
 			}
 		},
 	}); err != nil {
 		return nil, err
 	}
 	if _, err := projects.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { c.enqueueProject(obj.(*v1alpha1.AppProject).Name) },
 		UpdateFunc: func(_, obj any) { c.enqueueProject(obj.(*v1alpha1.AppProject).Name) },
 	}); err != nil {
 		return nil, err
@@ -326,7 +340,8 @@ func (c *Controller) startCluster(ctx context.Context, cl *clusters.Cluster, con
 	}
 	cached := memory.NewMemCacheClient(disco)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cached)
-	differ, err := diff.New(diff.Options{DynamicClient: dyn, RESTMapper: mapper, Discovery: cached})
+	differ, err := diff.New(diff.Options{DynamicClient: dyn, RESTMapper: mapper, Discovery: cached,
+		SystemIgnoreDifferences: s.SystemIgnoreDifferences()})
 	if err != nil {
 		conn.err = err
 		return
@@ -425,14 +440,26 @@ func (c *Controller) worker(ctx context.Context) {
 			c.queue.AddRateLimited(name)
 		} else {
 			c.queue.Forget(name)
-			if d := c.resync(); d > 0 {
-				c.enqueueName(name, reconcile.LevelNormal, d)
-				c.levels.CompareAndDelete(name, reconcile.LevelNormal) // the periodic refresh sets its level when due
-			}
+			c.scheduleResync(name)
 		}
 		c.reconciles.WithLabelValues(levelName(level), result).Observe(time.Since(start).Seconds())
 		c.queue.Done(name)
 	}
+}
+
+// scheduleResync plans the app's next periodic refresh, unless one is already planned: a reconcile for
+// any other reason must not add a second timer.
+func (c *Controller) scheduleResync(name string) {
+	d := c.resync()
+	if d <= 0 {
+		return
+	}
+	now := time.Now()
+	if prev, ok := c.nextResync.Load(name); ok && prev.(time.Time).After(now) {
+		return
+	}
+	c.nextResync.Store(name, now.Add(d))
+	c.queue.AddAfter(name, d) // with no level pending, the worker refreshes at LevelNormal
 }
 
 func levelName(l reconcile.Level) string {
@@ -445,6 +472,9 @@ func levelName(l reconcile.Level) string {
 		return "normal"
 	}
 }
+
+// AppState is where the controller publishes resource trees and managed resources.
+func (c *Controller) AppState() *appstate.Store { return c.appState }
 
 // Registry is the controller's metrics registry.
 func (c *Controller) Registry() *prometheus.Registry { return c.registry }
@@ -475,7 +505,11 @@ func (c *Controller) Start(ctx context.Context, metricsLis net.Listener) error {
 	}
 	g.Go(func() error { <-ctx.Done(); c.queue.ShutDown(); return nil })
 	if metricsLis != nil {
-		srv := &http.Server{Handler: promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error {
 			if err := srv.Serve(metricsLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -27,6 +28,7 @@ func TestMain(m *testing.M) { kubetest.Main(m) }
 
 // env is a controller and a repo-server running against the local cluster, with a Git server.
 type env struct {
+	ctrl   *app.Controller
 	kube   *kubetest.Cluster
 	ns     string
 	client versioned.Interface
@@ -53,6 +55,7 @@ spec:
     metadata: {labels: {app: web}}
     spec: {containers: [{name: web, image: "nginx:1.27"}]}
 `)
+	repo.Write("app/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2-top-secret\n")
 	repo.Write("bad/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: [\n")
 	repo.Commit("initial")
 	gs := gittest.NewHTTPServer(t, gittest.HTTPOptions{})
@@ -95,7 +98,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{kube: kc, ns: ns, client: client, repo: repo, url: url}
+	return &env{ctrl: c, kube: kc, ns: ns, client: client, repo: repo, url: url}
 }
 
 func (e *env) createApp(t *testing.T, name, path, project string) {
@@ -138,6 +141,8 @@ func (e *env) apply(t *testing.T, app, kind, manifest string) {
 	switch kind {
 	case "ConfigMap":
 		resource = "configmaps"
+	case "Secret":
+		resource = "secrets"
 	case "Deployment":
 		group, resource = "apps", "deployments"
 	}
@@ -163,11 +168,12 @@ func TestStatusFollowsLiveState(t *testing.T) {
 	a := e.waitFor(t, "guestbook", "OutOfSync and Missing before anything is deployed", func(a *v1alpha1.Application) bool {
 		return a.Status.Sync.Status == v1alpha1.SyncStatusCodeOutOfSync && a.Status.Health.Status == v1alpha1.HealthStatusMissing
 	})
-	if len(a.Status.Resources) != 2 || len(a.Status.Sync.Revision) != 40 || a.Status.SourceType != "Directory" {
+	if len(a.Status.Resources) != 3 || len(a.Status.Sync.Revision) != 40 || a.Status.SourceType != "Directory" {
 		t.Fatalf("status = %+v", a.Status)
 	}
 
 	e.apply(t, "guestbook", "ConfigMap", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: blue\n")
+	e.apply(t, "guestbook", "Secret", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2-top-secret\n")
 	e.apply(t, "guestbook", "Deployment", `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -184,6 +190,32 @@ spec:
 	})
 	if a.Status.Summary == nil || len(a.Status.Summary.Images) != 1 || a.Status.Summary.Images[0] != "nginx:1.27" {
 		t.Errorf("summary = %+v", a.Status.Summary)
+	}
+
+	// The resource tree and managed resources are published for the api-server, Secret values masked.
+	tree, ok, err := e.ctrl.AppState().Tree(t.Context(), e.ns, "guestbook")
+	if err != nil || !ok {
+		t.Fatalf("tree: ok=%v err=%v", ok, err)
+	}
+	kinds := map[string]int{}
+	for _, n := range tree.GetNodes() {
+		kinds[n.GetKind()]++
+		if n.GetKind() == "Pod" && (len(n.GetParentRefs()) != 1 || n.GetParentRefs()[0].GetKind() != "ReplicaSet" || n.GetHealth().GetStatus() == "") {
+			t.Errorf("pod node = %v", n)
+		}
+	}
+	if kinds["Deployment"] != 1 || kinds["ReplicaSet"] != 1 || kinds["Pod"] != 2 {
+		t.Errorf("tree kinds = %v", kinds)
+	}
+	managed, ok, err := e.ctrl.AppState().Managed(t.Context(), e.ns, "guestbook")
+	if err != nil || !ok || len(managed) != 3 {
+		t.Fatalf("managed: %d ok=%v err=%v", len(managed), ok, err)
+	}
+	for _, m := range managed {
+		all := m.GetTargetState() + m.GetLiveState() + m.GetNormalizedLiveState() + m.GetPredictedLiveState()
+		if strings.Contains(all, "hunter2") || strings.Contains(all, "aHVudGVyMi") {
+			t.Fatalf("managed state of %s leaks the secret: %s", m.GetName(), all)
+		}
 	}
 
 	// A live change is noticed through the watch, without waiting for a periodic refresh.
@@ -224,6 +256,27 @@ func TestConditions(t *testing.T) {
 	e.createApp(t, "foreign", "app", "restricted")
 	e.waitFor(t, "foreign", "an InvalidSpecError for a repository outside the project", func(a *v1alpha1.Application) bool {
 		return hasCondition(a, v1alpha1.ApplicationConditionInvalidSpecError, "not permitted")
+	})
+
+	// A project that monitors orphaned resources warns about objects nothing manages.
+	warn := true
+	watched := &v1alpha1.AppProject{
+		ObjectMeta: metav1.ObjectMeta{Name: "watched", Namespace: e.ns},
+		Spec: v1alpha1.AppProjectSpec{
+			SourceRepos:       []string{"*"},
+			Destinations:      []v1alpha1.ApplicationDestination{{Server: "*", Namespace: "*"}},
+			OrphanedResources: &v1alpha1.OrphanedResourcesMonitorSettings{Warn: &warn},
+		},
+	}
+	if _, err := e.client.ArgoprojV1alpha1().AppProjects(e.ns).Create(t.Context(), watched, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.kube.Kube.CoreV1().ConfigMaps(e.ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "stray"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.createApp(t, "watcher", "app", "watched")
+	e.waitFor(t, "watcher", "an OrphanedResourceWarning", func(a *v1alpha1.Application) bool {
+		return hasCondition(a, v1alpha1.ApplicationConditionOrphanedResourceWarning, "orphaned resources")
 	})
 
 	// The default project exists.

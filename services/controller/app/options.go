@@ -6,12 +6,14 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/moorcd/moor/pkg/cache"
 	"github.com/moorcd/moor/pkg/logging"
 )
 
 // Options are the controller's settings.
 type Options struct {
-	Log logging.Options
+	Log   logging.Options
+	Cache cache.Options
 
 	Kubeconfig     string
 	Namespace      string
@@ -28,6 +30,7 @@ type Options struct {
 func NewOptions() *Options {
 	return &Options{
 		Log:            logging.Options{Level: "info", Format: "json"},
+		Cache:          *cacheDefaults(),
 		Namespace:      "moor",
 		RepoServer:     "moor-repo-server:8081",
 		MetricsAddress: ":8082",
@@ -41,6 +44,7 @@ func NewOptions() *Options {
 // BindFlags registers the flags.
 func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	o.Log.BindFlags(fs)
+	o.Cache.BindFlags(fs)
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig of the control cluster (empty: in-cluster, or $KUBECONFIG)")
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of Applications, AppProjects, settings and repository and cluster Secrets")
 	fs.StringVar(&o.RepoServer, "repo-server", o.RepoServer, "repo-server address host:port")
@@ -51,10 +55,18 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Debounce, "live-change-debounce", o.Debounce, "how long a burst of live changes of one app is gathered into one compare")
 }
 
+// cacheDefaults sizes the in-process level for published app states (trees and managed resources). The
+// api-server reads them from Redis (--redis); in process only a small recent window is kept.
+func cacheDefaults() *cache.Options {
+	o := cache.NewOptions()
+	o.MemoryBytes = 16 << 20
+	return o
+}
+
 // Validate checks the options.
 func (o *Options) Validate() error {
 	var errs []error
-	errs = append(errs, o.Log.Validate())
+	errs = append(errs, o.Log.Validate(), o.Cache.Validate())
 	if o.Namespace == "" {
 		errs = append(errs, errors.New("--namespace is required"))
 	}

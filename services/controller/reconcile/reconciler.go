@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/status"
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +27,7 @@ import (
 	"github.com/moorcd/moor/pkg/clusters"
 	"github.com/moorcd/moor/pkg/health"
 	"github.com/moorcd/moor/pkg/kubeproto"
+	"github.com/moorcd/moor/pkg/livestate"
 	"github.com/moorcd/moor/pkg/project"
 	"github.com/moorcd/moor/pkg/repoclient"
 	"github.com/moorcd/moor/pkg/repocreds"
@@ -51,6 +53,7 @@ const AnnotationRefresh = "argocd.argoproj.io/refresh"
 // RepoServer is what the reconciler needs of the repo-server.
 type RepoServer interface {
 	GenerateManifests(ctx context.Context, req *reposerverv1.GenerateManifestsRequest) (*reposerverv1.GenerateManifestsResponse, error)
+	ResolveRevision(ctx context.Context, req *reposerverv1.ResolveRevisionRequest) (*reposerverv1.ResolveRevisionResponse, error)
 }
 
 // Cluster is a destination's live state and diff engine.
@@ -65,18 +68,20 @@ type Cluster struct {
 
 // Deps are the reconciler's collaborators.
 type Deps struct {
-	Namespace   string
-	Client      versioned.Interface
-	App         func(name string) (*v1alpha1.Application, error)
-	Project     func(name string) (*v1alpha1.AppProject, error)
-	Secrets     func() ([]corev1.Secret, error)
-	Clusters    func() *clusters.Set
-	Connect     func(ctx context.Context, c *clusters.Cluster) (*Cluster, error)
-	Repo        RepoServer
-	Assessor    func() *health.Assessor
-	Settings    func() *settings.Settings
-	Now         func() time.Time
-	Log         *slog.Logger
+	Namespace string
+	Client    versioned.Interface
+	App       func(name string) (*v1alpha1.Application, error)
+	Project   func(name string) (*v1alpha1.AppProject, error)
+	Secrets   func() ([]corev1.Secret, error)
+	Clusters  func() *clusters.Set
+	Connect   func(ctx context.Context, c *clusters.Cluster) (*Cluster, error)
+	Repo      RepoServer
+	Assessor  func() *health.Assessor
+	Settings  func() *settings.Settings
+	Now       func() time.Time
+	Log       *slog.Logger
+	// Publisher, when set, receives each app's resource tree and managed resources.
+	Publisher   Publisher
 	StatusEvery time.Duration // how stale reconciledAt may get when nothing else changed (default 10 min)
 }
 
@@ -90,10 +95,19 @@ type Reconciler struct {
 
 // render is an app's last render: reused when only live state changed.
 type render struct {
+	// compared is the status parts computed from this render at live fingerprint fp; reused while nothing
+	// the compare reads has changed.
+	compared    *comparedStatus
 	specHash    string
 	desired     []*unstructured.Unstructured
 	revisions   []string
 	sourceTypes []v1alpha1.ApplicationSourceType
+}
+
+// comparedStatus is what a compare contributes to the status, with the fingerprint of its inputs.
+type comparedStatus struct {
+	fp     string
+	status v1alpha1.ApplicationStatus
 }
 
 // New returns a Reconciler.
@@ -190,9 +204,31 @@ func (r *Reconciler) refresh(ctx context.Context, app *v1alpha1.Application, lev
 		return fail(v1alpha1.ApplicationConditionComparisonError, err.Error())
 	}
 	cs := settingsOf(r.d.Settings)
+	assessor := r.d.Assessor()
+	live := conn.Live.ByApp(app.Name)
+	for _, d := range rd.desired { // desired objects that exist but are not (yet) tracked by this app count too
+		ns := d.GetNamespace()
+		if ns == "" {
+			ns = dest.Namespace
+		}
+		if r, ok := conn.Live.Get(d.GroupVersionKind(), ns, d.GetName()); ok && r.App != app.Name {
+			live = append(live, r)
+		}
+	}
+	if proj.Spec.OrphanedResources != nil {
+		live = append(live, orphans(conn.Live, proj, dest.Namespace)...)
+	}
+	fp := fingerprint(app, proj, live, assessor, cs)
+	if c := rd.compared; c != nil && c.fp == fp && level != LevelHard {
+		// Nothing compare reads has changed: same render, same live objects, same project and settings.
+		cached := c.status.DeepCopy()
+		st.Sync, st.Health, st.Resources, st.Summary = cached.Sync, cached.Health, cached.Resources, cached.Summary
+		st.SourceType, st.SourceTypes, st.Conditions = cached.SourceType, cached.SourceTypes, cached.Conditions
+		return st
+	}
 	cmp := compare(ctx, &compareInput{
 		app: app, instance: app.Name, desired: rd.desired, namespace: dest.Namespace,
-		live: conn.Live, differ: conn.Differ, readLive: conn.ReadLive, assessor: r.d.Assessor(),
+		live: conn.Live, differ: conn.Differ, readLive: conn.ReadLive, assessor: assessor,
 		ignoreExtra:  strings.Contains(app.Annotations["argocd.argoproj.io/compare-options"], "IgnoreExtraneous"),
 		trackingMode: cs.TrackingMethod, labelKey: cs.InstanceLabelKey,
 	})
@@ -206,6 +242,12 @@ func (r *Reconciler) refresh(ctx context.Context, app *v1alpha1.Application, lev
 				fmt.Sprintf("Resource %s is not permitted in project %s", m.key, proj.Name)))
 		}
 	}
+
+	orphaned := orphans(conn.Live, proj, dest.Namespace)
+	if o := proj.Spec.OrphanedResources; o != nil && o.Warn != nil && *o.Warn && len(orphaned) > 0 {
+		cmp.warnings = append(cmp.warnings, orphanWarning(len(orphaned)))
+	}
+	r.publish(ctx, app.Namespace, app.Name, conn, cmp, assessor, orphaned)
 
 	st.Sync = v1alpha1.SyncStatus{
 		Status: cmp.sync,
@@ -230,7 +272,28 @@ func (r *Reconciler) refresh(ctx context.Context, app *v1alpha1.Application, lev
 	st.Resources = resourceStatuses(cmp.resources)
 	st.Summary = summarize(cmp.resources)
 	st.Conditions = mergeConditions(app.Status.Conditions, append(cmp.errors, cmp.warnings...), now)
+	if len(cmp.errors) == 0 {
+		rd.compared = &comparedStatus{fp: fp, status: *st.DeepCopy()}
+	}
 	return st
+}
+
+// fingerprint identifies everything a compare reads besides the render: the app's spec, the project, the
+// live objects the app tracks (by uid and resourceVersion), and the health and tracking settings.
+func fingerprint(app *v1alpha1.Application, proj *v1alpha1.AppProject, live []livestate.Resource, assessor *health.Assessor, s *settings.Settings) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s\x00%p\x00%s\x00%s\x00", app.UID, app.Generation, app.Annotations["argocd.argoproj.io/compare-options"],
+		proj.ResourceVersion, assessor, s.TrackingMethod, s.InstanceLabelKey)
+	keys := make([]string, 0, len(live))
+	for _, r := range live {
+		keys = append(keys, string(r.UID)+"@"+r.ResourceVersion)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // desired renders every source, or reuses the last render when only live state changed.
@@ -245,6 +308,9 @@ func (r *Reconciler) desired(ctx context.Context, app *v1alpha1.Application, pro
 	secrets, err := r.d.Secrets()
 	if err != nil {
 		return nil, fmt.Errorf("list repository secrets: %w", err)
+	}
+	if level == LevelNormal && last != nil && last.specHash == hash && r.unchangedRevisions(ctx, app, proj, secrets, last) {
+		return last, nil // a periodic refresh with no new commit: nothing to render
 	}
 	sources := app.Spec.Sources
 	if app.Spec.Source != nil {
@@ -303,6 +369,33 @@ func (r *Reconciler) desired(ctx context.Context, app *v1alpha1.Application, pro
 	return out, nil
 }
 
+// unchangedRevisions asks the repo-server (cheaply: ls-remote, cached) whether every source still resolves
+// to the revision of the last render.
+func (r *Reconciler) unchangedRevisions(ctx context.Context, app *v1alpha1.Application, proj *v1alpha1.AppProject, secrets []corev1.Secret, last *render) bool {
+	sources := app.Spec.Sources
+	if app.Spec.Source != nil {
+		sources = []v1alpha1.ApplicationSource{*app.Spec.Source}
+	}
+	if len(sources) != len(last.revisions) {
+		return false
+	}
+	for i, s := range sources {
+		if last.revisions[i] == "" {
+			continue // a ref-only source; its commit is part of the render's key at the repo-server
+		}
+		repo, err := repocreds.Resolve(secrets, s.RepoURL, proj.Name)
+		if err != nil {
+			return false
+		}
+		res, err := r.d.Repo.ResolveRevision(ctx, &reposerverv1.ResolveRevisionRequest{
+			Repo: repoclient.Repository(repo), Revision: s.TargetRevision, Chart: s.Chart})
+		if err != nil || res.GetRevision() != last.revisions[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func splitPaths(v string) []string {
 	var out []string
 	for _, p := range strings.Split(v, ";") {
@@ -343,13 +436,33 @@ func (r *Reconciler) writeStatus(ctx context.Context, app *v1alpha1.Application,
 		r.d.Now().Sub(app.Status.ReconciledAt.Time) < r.d.StatusEvery {
 		return nil
 	}
-	patch := map[string]any{"status": st}
-	if refresh {
-		patch["metadata"] = map[string]any{"annotations": map[string]any{AnnotationRefresh: nil}}
-	}
-	body, err := json.Marshal(patch)
+	// A merge patch computed from the old status, so fields that became empty are removed (null), not kept.
+	oldDoc, err := json.Marshal(map[string]any{"status": &app.Status})
 	if err != nil {
 		return err
+	}
+	newDoc := map[string]any{"status": st}
+	if refresh {
+		newDoc["metadata"] = map[string]any{"annotations": map[string]any{AnnotationRefresh: nil}}
+	}
+	newJSON, err := json.Marshal(newDoc)
+	if err != nil {
+		return err
+	}
+	body, err := jsonpatch.CreateMergePatch(oldDoc, newJSON)
+	if err != nil {
+		return err
+	}
+	if refresh {
+		// CreateMergePatch drops a null that has nothing to remove in oldDoc; the annotation is not in it.
+		var p map[string]any
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		p["metadata"] = map[string]any{"annotations": map[string]any{AnnotationRefresh: nil}}
+		if body, err = json.Marshal(p); err != nil {
+			return err
+		}
 	}
 	_, err = r.d.Client.ArgoprojV1alpha1().Applications(app.Namespace).Patch(ctx, app.Name, types.MergePatchType, body, metav1.PatchOptions{})
 	return err

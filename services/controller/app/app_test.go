@@ -13,8 +13,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/yaml"
 
 	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
 	"github.com/moorcd/moor/pkg/client/clientset/versioned"
@@ -132,6 +134,24 @@ func (e *env) waitFor(t *testing.T, name, what string, cond func(*v1alpha1.Appli
 		t.Fatalf("app %s: %s: %v; last status: %+v", name, what, err, last.Status)
 	}
 	return last
+}
+
+// applyAny writes any of the benchmark's kinds the way sync will.
+func (e *env) applyAny(t *testing.T, app, kind, manifest string) {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(manifest), &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	u.SetNamespace(e.ns)
+	gvk := u.GroupVersionKind()
+	u.SetAnnotations(map[string]string{"argocd.argoproj.io/tracking-id": fmt.Sprintf("%s:%s/%s:%s/%s", app, gvk.Group, gvk.Kind, e.ns, u.GetName())})
+	data, _ := u.MarshalJSON()
+	force := true
+	if _, err := e.kube.Dynamic.Resource(resourceOf[kind]).Namespace(e.ns).Patch(t.Context(), u.GetName(), types.ApplyPatchType, data,
+		metav1.PatchOptions{FieldManager: "moor-controller", Force: &force}); err != nil {
+		t.Fatalf("apply %s: %v", u.GetName(), err)
+	}
 }
 
 // apply writes an object the way sync will: server-side apply as moor-controller, with the tracking id.

@@ -149,6 +149,9 @@ func BenchmarkController1000Apps(b *testing.B) {
 		waitReconciles(b, metricsAddr, before+benchApps)
 		b.ReportMetric(time.Since(start).Seconds(), "refresh-pass-s")
 
+		// Idle means the cluster has settled: every Deployment available, then a quiet moment.
+		waitDeploymentsAvailable(b, kc, ns, benchApps)
+		time.Sleep(10 * time.Second)
 		cpu0 := cpuSeconds(b, ctrl.Process.Pid)
 		if out := os.Getenv("MOOR_BENCH_CPUPROFILE"); out != "" {
 			saveProfile(b, "http://"+metricsAddr+"/debug/pprof/profile?seconds=50", out)
@@ -158,6 +161,33 @@ func BenchmarkController1000Apps(b *testing.B) {
 		}
 		b.ReportMetric(cpuSeconds(b, ctrl.Process.Pid)-cpu0, "idle-cpu-s/min")
 		b.ReportMetric(peakRSS(b, ctrl.Process.Pid), "controller-peak-RSS-MiB")
+		if out := os.Getenv("MOOR_BENCH_HEAPPROFILE"); out != "" {
+			saveProfile(b, "http://"+metricsAddr+"/debug/pprof/heap", out)
+		}
+	}
+}
+
+func waitDeploymentsAvailable(b *testing.B, kc *kubetest.Cluster, ns string, want int) {
+	b.Helper()
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		list, err := kc.Kube.AppsV1().Deployments(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ready := 0
+		for _, d := range list.Items {
+			if d.Status.AvailableReplicas == 1 && d.Status.ObservedGeneration == d.Generation {
+				ready++
+			}
+		}
+		if ready >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d deployments available", ready, want)
+		}
+		time.Sleep(2 * time.Second)
 	}
 }
 

@@ -190,6 +190,10 @@ func (d *Differ) diff(ctx context.Context, desired, live *unstructured.Unstructu
 		predicted = prepareDesired(desired)
 	case d.opts.DynamicClient == nil:
 		predicted = overlay(live, prepareDesired(desired))
+	case !opts.Refresh && appliedInSync(desired, live, d.opts.FieldManager):
+		// What Moor last applied is still exactly desired: applying it again changes nothing.
+		predicted = live
+		res.Cached = true
 	default:
 		var current *unstructured.Unstructured
 		predicted, current, res.Cached, err = d.predictFresh(ctx, desired, live, opts.Refresh)

@@ -3,26 +3,12 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/spf13/pflag"
-
+	"github.com/moorcd/moor/pkg/service"
 	"github.com/moorcd/moor/services/reposerver/app"
 )
 
 func main() {
 	opts := app.NewOptions()
-	fs := pflag.NewFlagSet("moor-repo-server", pflag.ExitOnError)
-	opts.BindFlags(fs)
-	_ = fs.Parse(os.Args[1:])
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := app.Run(ctx, opts); err != nil {
-		fmt.Fprintln(os.Stderr, "moor-repo-server:", err)
-		os.Exit(1)
-	}
+	service.Main("moor-repo-server", opts.BindFlags, func(ctx context.Context) error { return app.Run(ctx, opts) })
 }

@@ -4,13 +4,13 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -48,6 +49,7 @@ import (
 	"github.com/moorcd/moor/pkg/livestate"
 	"github.com/moorcd/moor/pkg/project"
 	"github.com/moorcd/moor/pkg/repoclient"
+	"github.com/moorcd/moor/pkg/service"
 	"github.com/moorcd/moor/pkg/settings"
 	"github.com/moorcd/moor/pkg/version"
 	"github.com/moorcd/moor/services/controller/reconcile"
@@ -323,6 +325,8 @@ func (c *Controller) startCluster(ctx context.Context, cl *clusters.Cluster, con
 	live, err := livestate.New(cfg, livestate.Options{
 		Server: cl.Server, Tracking: livestate.TrackingMethod(s.TrackingMethod), InstanceLabelKey: s.InstanceLabelKey,
 		InstallationID: s.InstallationID, Exclusions: excl, Inclusions: incl, Logger: c.log,
+		// The diff reads what Moor last applied from managedFields, to skip dry runs that would change nothing.
+		KeepManagedFields: true,
 	})
 	if err != nil {
 		conn.err = err
@@ -509,19 +513,7 @@ func (c *Controller) Start(ctx context.Context, metricsLis net.Listener) error {
 		mux.Handle("/metrics", promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}))
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		g.Go(func() error {
-			if err := srv.Serve(metricsLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-ctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		})
+		g.Go(func() error { return service.ServeHTTP(ctx, metricsLis, mux, 5*time.Second) })
 	}
 	c.log.Info("controller running", "namespace", c.opts.Namespace, "repoServer", c.opts.RepoServer, "version", version.Get().Version)
 	return g.Wait()
@@ -541,6 +533,10 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	log := opts.Log.New()
+	if opts.MemoryLimit != "" {
+		q := resource.MustParse(opts.MemoryLimit) // validated above
+		debug.SetMemoryLimit(q.Value())
+	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = opts.Kubeconfig
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()

@@ -133,8 +133,11 @@ func BenchmarkController1000Apps(b *testing.B) {
 		rsAddr, metricsAddr := freeAddr(b), freeAddr(b)
 		run(b, bin, "moor-repo-server", "--listen", rsAddr, "--metrics-listen", "", "--data-dir", b.TempDir(), "--log-level", "error")
 		start = time.Now()
-		ctrl := run(b, bin, "moor-controller", "--kubeconfig", kc.Kubeconfig, "--namespace", ns, "--repo-server", rsAddr,
-			"--metrics-listen", metricsAddr, "--log-level", "error")
+		args := []string{"--kubeconfig", kc.Kubeconfig, "--namespace", ns, "--repo-server", rsAddr, "--metrics-listen", metricsAddr, "--log-level", "error"}
+		if l := os.Getenv("MOOR_BENCH_MEMORY_LIMIT"); l != "" {
+			args = append(args, "--memory-limit", l)
+		}
+		ctrl := run(b, bin, "moor-controller", args...)
 		waitReconciles(b, metricsAddr, benchApps)
 		b.ReportMetric(time.Since(start).Seconds(), "first-pass-s")
 

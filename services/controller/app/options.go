@@ -2,9 +2,11 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/moorcd/moor/pkg/cache"
 	"github.com/moorcd/moor/pkg/logging"
@@ -24,6 +26,8 @@ type Options struct {
 	Resync   time.Duration
 	Jitter   time.Duration
 	Debounce time.Duration
+	// MemoryLimit is the Go runtime's soft memory limit ("256Mi"); empty leaves GOMEMLIMIT in charge.
+	MemoryLimit string
 }
 
 // NewOptions returns the defaults.
@@ -52,6 +56,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Workers, "workers", o.Workers, "apps reconciled in parallel")
 	fs.DurationVar(&o.Resync, "app-resync", o.Resync, "periodic refresh interval (0 disables; default: argocd-cm timeout.reconciliation, else 120s)")
 	fs.DurationVar(&o.Jitter, "app-resync-jitter", o.Jitter, "random delay added to the periodic refresh (default: argocd-cm timeout.reconciliation.jitter, else 60s)")
+	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "soft memory limit of the Go runtime, e.g. 256Mi (set it a little under the container's limit; empty: GOMEMLIMIT)")
 	fs.DurationVar(&o.Debounce, "live-change-debounce", o.Debounce, "how long a burst of live changes of one app is gathered into one compare")
 }
 
@@ -72,6 +77,11 @@ func (o *Options) Validate() error {
 	}
 	if o.RepoServer == "" {
 		errs = append(errs, errors.New("--repo-server is required"))
+	}
+	if o.MemoryLimit != "" {
+		if _, err := resource.ParseQuantity(o.MemoryLimit); err != nil {
+			errs = append(errs, fmt.Errorf("--memory-limit %q: %v", o.MemoryLimit, err))
+		}
 	}
 	if o.Workers < 1 {
 		errs = append(errs, errors.New("--workers must be at least 1"))

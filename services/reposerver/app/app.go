@@ -3,11 +3,9 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"path/filepath"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/moorcd/moor/pkg/grpcutil"
 	"github.com/moorcd/moor/pkg/render"
 	"github.com/moorcd/moor/pkg/render/helm"
+	"github.com/moorcd/moor/pkg/service"
 	"github.com/moorcd/moor/pkg/version"
 	"github.com/moorcd/moor/services/reposerver/manifests"
 	"github.com/moorcd/moor/services/reposerver/server"
@@ -93,19 +92,8 @@ func (a *App) Serve(ctx context.Context, lis, metricsLis net.Listener) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.grpc.Serve(ctx, lis, a.opts.ShutdownGrace) })
 	if metricsLis != nil {
-		srv := &http.Server{Handler: promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
-		g.Go(func() error {
-			if err := srv.Serve(metricsLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-ctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), a.opts.ShutdownGrace)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		})
+		h := promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})
+		g.Go(func() error { return service.ServeHTTP(ctx, metricsLis, h, a.opts.ShutdownGrace) })
 	}
 	a.log.Info("repo-server serving", "grpc", lis.Addr().String(), "version", version.Get().Version)
 	return g.Wait()

@@ -323,7 +323,9 @@ func TestDetectsChanges(t *testing.T) {
 func TestPredictionIsCached(t *testing.T) {
 	e := newEnv(t)
 	desired := e.obj(t, configMap) // no controller writes to it, so its resourceVersion stays put
-	live := e.apply(t, desired, diff.DefaultFieldManager)
+	// Applied by another manager, so the no-dry-run path (Moor's own apply entry equals desired) does not
+	// answer and the dry-run prediction and its cache are what is measured.
+	live := e.apply(t, desired, "kubectl")
 	first, err := e.d.Diff(t.Context(), desired, live, diff.ResourceOptions{})
 	if err != nil {
 		t.Fatal(err)

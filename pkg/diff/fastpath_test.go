@@ -100,7 +100,9 @@ func TestAppliedInSync(t *testing.T) {
 		{"live edited by hand", func(d, l *unstructured.Unstructured) {
 			_ = unstructured.SetNestedField(l.Object, int64(3), "spec", "replicas")
 		}, false},
-		{"no apply entry", func(d, l *unstructured.Unstructured) { unstructured.RemoveNestedField(l.Object, "metadata", "managedFields") }, false},
+		{"no apply entry", func(d, l *unstructured.Unstructured) {
+			unstructured.RemoveNestedField(l.Object, "metadata", "managedFields")
+		}, false},
 		{"another form of the same value", func(d, l *unstructured.Unstructured) {
 			_ = unstructured.SetNestedField(d.Object, float64(2), "spec", "replicas") // JSON numbers decode as float64
 		}, true},

@@ -189,6 +189,7 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 			}
 			if a, ok := obj.(*v1alpha1.Application); ok {
 				c.rec.Forget(a.Name)
+				c.nextResync.Delete(a.Name)
 				c.appState.Delete(context.Background(), a.Namespace, a.Name)
 			}
 		},

@@ -102,15 +102,11 @@ func (v Violation) Error() string { return v.Field + ": " + v.Message }
 // URL is the resolved destination (after a name lookup), when known.
 func CheckApplication(p *v1alpha1.AppProject, app *v1alpha1.Application, server string) []Violation {
 	var out []Violation
-	sources := app.Spec.Sources
-	if app.Spec.Source != nil {
-		sources = append([]v1alpha1.ApplicationSource{*app.Spec.Source}, sources...)
-	}
-	for i, s := range sources {
+	for i, s := range app.Spec.GetSources() {
 		if s.RepoURL != "" && !SourceAllowed(p, s.RepoURL) {
-			field := fmt.Sprintf("spec.sources[%d].repoURL", i)
-			if app.Spec.Source != nil && i == 0 {
-				field = "spec.source.repoURL"
+			field := "spec.source.repoURL"
+			if app.Spec.HasMultipleSources() {
+				field = fmt.Sprintf("spec.sources[%d].repoURL", i)
 			}
 			out = append(out, Violation{Field: field, Message: fmt.Sprintf("application repo %s is not permitted in project '%s'", s.RepoURL, p.Name)})
 		}

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,8 +73,10 @@ type Controller struct {
 	appState *appstate.Store
 
 	queue      workqueue.TypedRateLimitingInterface[string]
-	levels     sync.Map // app name -> reconcile.Level (the strongest pending)
-	nextResync sync.Map // app name -> time.Time of its planned periodic refresh
+	levels     sync.Map                     // app name -> reconcile.Level (the strongest pending)
+	nextResync sync.Map                     // app name -> time.Time of its planned periodic refresh
+	clusters   atomic.Pointer[clusterCache] // the destinations, built from the cluster Secrets
+	clusterGen atomic.Int64                 // incremented when a cluster Secret changes
 	rec        *reconcile.Reconciler
 
 	mu       sync.Mutex
@@ -209,7 +212,19 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 	}); err != nil {
 		return nil, err
 	}
-	_ = secrets.Informer()
+	invalidate := func(obj any) {
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		if sec, ok := obj.(*corev1.Secret); ok && sec.Labels[clusters.SecretTypeLabel] == clusters.SecretTypeValue {
+			c.clusterGen.Add(1)
+		}
+	}
+	if _, err := secrets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: invalidate, UpdateFunc: func(_, obj any) { invalidate(obj) }, DeleteFunc: invalidate,
+	}); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -264,8 +279,19 @@ func (c *Controller) enqueueProject(name string) {
 	}
 }
 
-// clusterSet is the current destinations: this cluster plus the cluster Secrets.
+// clusterCache is a built cluster Set and the Secret generation it was built from.
+type clusterCache struct {
+	set *clusters.Set
+	gen int64
+}
+
+// clusterSet is the current destinations: this cluster plus the cluster Secrets. It is rebuilt only after a
+// cluster Secret changed, not on every reconcile.
 func (c *Controller) clusterSet() *clusters.Set {
+	gen := c.clusterGen.Load()
+	if cached := c.clusters.Load(); cached != nil && cached.gen == gen {
+		return cached.set
+	}
 	list, _ := c.kubeInf.Core().V1().Secrets().Lister().Secrets(c.opts.Namespace).List(
 		labels.NewSelector().Add(mustReq(clusters.SecretTypeLabel, selection.Equals, clusters.SecretTypeValue)))
 	secrets := make([]corev1.Secret, 0, len(list))
@@ -276,6 +302,7 @@ func (c *Controller) clusterSet() *clusters.Set {
 	for _, err := range errs {
 		c.log.Warn("cluster secret ignored", "error", err)
 	}
+	c.clusters.Store(&clusterCache{set: set, gen: gen})
 	return set
 }
 

@@ -117,10 +117,10 @@ func tree(live LiveState, app string, assessor *health.Assessor) *apiv1.Applicat
 	return out
 }
 
-// images lists the container images of a Pod or a pod template.
+// images lists the container images of a Pod, a pod template, or a CronJob's job template.
 func images(u *unstructured.Unstructured) []string {
 	var out []string
-	for _, path := range [][]string{{"spec"}, {"spec", "template", "spec"}} {
+	for _, path := range [][]string{{"spec"}, {"spec", "template", "spec"}, {"spec", "jobTemplate", "spec", "template", "spec"}} {
 		for _, field := range []string{"initContainers", "containers"} {
 			list, _, _ := unstructured.NestedSlice(u.Object, append(append([]string{}, path...), field)...)
 			for _, c := range list {

@@ -215,9 +215,8 @@ func (r *Reconciler) refresh(ctx context.Context, app *v1alpha1.Application, lev
 			live = append(live, r)
 		}
 	}
-	if proj.Spec.OrphanedResources != nil {
-		live = append(live, orphans(conn.Live, proj, dest.Namespace)...)
-	}
+	orphaned := orphans(conn.Live, proj, dest.Namespace)
+	live = append(live, orphaned...)
 	fp := fingerprint(app, proj, live, assessor, cs)
 	if c := rd.compared; c != nil && c.fp == fp && level != LevelHard {
 		// Nothing compare reads has changed: same render, same live objects, same project and settings.
@@ -243,7 +242,6 @@ func (r *Reconciler) refresh(ctx context.Context, app *v1alpha1.Application, lev
 		}
 	}
 
-	orphaned := orphans(conn.Live, proj, dest.Namespace)
 	if o := proj.Spec.OrphanedResources; o != nil && o.Warn != nil && *o.Warn && len(orphaned) > 0 {
 		cmp.warnings = append(cmp.warnings, orphanWarning(len(orphaned)))
 	}
@@ -255,7 +253,7 @@ func (r *Reconciler) refresh(ctx context.Context, app *v1alpha1.Application, lev
 			Source: app.Spec.Source, Sources: app.Spec.Sources, Destination: dest, IgnoreDifferences: app.Spec.IgnoreDifferences,
 		},
 	}
-	if len(app.Spec.Sources) > 0 {
+	if app.Spec.HasMultipleSources() {
 		st.Sync.Revisions = rd.revisions
 		st.SourceTypes = rd.sourceTypes
 		st.SourceType = ""
@@ -312,10 +310,7 @@ func (r *Reconciler) desired(ctx context.Context, app *v1alpha1.Application, pro
 	if level == LevelNormal && last != nil && last.specHash == hash && r.unchangedRevisions(ctx, app, proj, secrets, last) {
 		return last, nil // a periodic refresh with no new commit: nothing to render
 	}
-	sources := app.Spec.Sources
-	if app.Spec.Source != nil {
-		sources = []v1alpha1.ApplicationSource{*app.Spec.Source}
-	}
+	sources := app.Spec.GetSources()
 	if len(sources) == 0 {
 		return nil, errors.New("application has no source")
 	}
@@ -372,10 +367,7 @@ func (r *Reconciler) desired(ctx context.Context, app *v1alpha1.Application, pro
 // unchangedRevisions asks the repo-server (cheaply: ls-remote, cached) whether every source still resolves
 // to the revision of the last render.
 func (r *Reconciler) unchangedRevisions(ctx context.Context, app *v1alpha1.Application, proj *v1alpha1.AppProject, secrets []corev1.Secret, last *render) bool {
-	sources := app.Spec.Sources
-	if app.Spec.Source != nil {
-		sources = []v1alpha1.ApplicationSource{*app.Spec.Source}
-	}
+	sources := app.Spec.GetSources()
 	if len(sources) != len(last.revisions) {
 		return false
 	}
@@ -535,7 +527,7 @@ func resourceStatuses(ms []*managed) []v1alpha1.ResourceStatus {
 
 // summarize lists the images the app runs and the URLs its Ingresses and load balancers expose.
 func summarize(ms []*managed) *v1alpha1.ApplicationSummary {
-	images, urls := map[string]bool{}, map[string]bool{}
+	imgs, urls := map[string]bool{}, map[string]bool{}
 	for _, m := range ms {
 		obj := m.live
 		if obj == nil {
@@ -544,17 +536,8 @@ func summarize(ms []*managed) *v1alpha1.ApplicationSummary {
 		if obj == nil {
 			continue
 		}
-		for _, path := range [][]string{{"spec", "template", "spec"}, {"spec", "jobTemplate", "spec", "template", "spec"}, {"spec"}} {
-			for _, field := range []string{"containers", "initContainers"} {
-				list, _, _ := unstructured.NestedSlice(obj.Object, append(append([]string{}, path...), field)...)
-				for _, c := range list {
-					if cm, ok := c.(map[string]any); ok {
-						if img, ok := cm["image"].(string); ok && img != "" {
-							images[img] = true
-						}
-					}
-				}
-			}
+		for _, img := range images(obj) {
+			imgs[img] = true
 		}
 		if m.key.Kind == "Ingress" {
 			tlsHosts := map[string]bool{}
@@ -581,11 +564,11 @@ func summarize(ms []*managed) *v1alpha1.ApplicationSummary {
 			}
 		}
 	}
-	if len(images) == 0 && len(urls) == 0 {
+	if len(imgs) == 0 && len(urls) == 0 {
 		return nil
 	}
 	s := &v1alpha1.ApplicationSummary{}
-	for i := range images {
+	for i := range imgs {
 		s.Images = append(s.Images, i)
 	}
 	for u := range urls {

@@ -475,3 +475,18 @@ type Info struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
 }
+
+// HasMultipleSources reports whether the app uses spec.sources; as in Argo CD, spec.sources wins over
+// spec.source when both are set.
+func (s *ApplicationSpec) HasMultipleSources() bool { return len(s.Sources) > 0 }
+
+// GetSources returns the sources the app renders: spec.sources, else spec.source, else none.
+func (s *ApplicationSpec) GetSources() ApplicationSources {
+	if s.HasMultipleSources() {
+		return s.Sources
+	}
+	if s.Source != nil {
+		return ApplicationSources{*s.Source}
+	}
+	return nil
+}

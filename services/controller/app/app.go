@@ -38,6 +38,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
 
 	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
 	"github.com/moorcd/moor/pkg/appstate"
@@ -52,6 +53,7 @@ import (
 	"github.com/moorcd/moor/pkg/repoclient"
 	"github.com/moorcd/moor/pkg/service"
 	"github.com/moorcd/moor/pkg/settings"
+	moorsync "github.com/moorcd/moor/pkg/sync"
 	"github.com/moorcd/moor/pkg/version"
 	"github.com/moorcd/moor/services/controller/reconcile"
 )
@@ -73,10 +75,11 @@ type Controller struct {
 	appState *appstate.Store
 
 	queue      workqueue.TypedRateLimitingInterface[string]
-	levels     sync.Map                     // app name -> reconcile.Level (the strongest pending)
-	nextResync sync.Map                     // app name -> time.Time of its planned periodic refresh
-	clusters   atomic.Pointer[clusterCache] // the destinations, built from the cluster Secrets
-	clusterGen atomic.Int64                 // incremented when a cluster Secret changes
+	opQueue    workqueue.TypedRateLimitingInterface[string] // apps with an operation or a deletion to run
+	levels     sync.Map                                     // app name -> reconcile.Level (the strongest pending)
+	nextResync sync.Map                                     // app name -> time.Time of its planned periodic refresh
+	clusters   atomic.Pointer[clusterCache]                 // the destinations, built from the cluster Secrets
+	clusterGen atomic.Int64                                 // incremented when a cluster Secret changes
 	rec        *reconcile.Reconciler
 
 	mu       sync.Mutex
@@ -86,6 +89,7 @@ type Controller struct {
 	runCtx   context.Context
 
 	reconciles *prometheus.HistogramVec
+	operations *prometheus.HistogramVec
 }
 
 // connection is one destination cluster's live state.
@@ -101,7 +105,7 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 		return nil, err
 	}
 	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = 100, 200
+	cfg.QPS, cfg.Burst = opts.KubeQPS, opts.KubeBurst
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -129,6 +133,8 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 			})),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "applications"}),
+		opQueue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "operations"}),
 		settings: settings.Defaults(),
 		conns:    map[string]*connection{},
 		reconciles: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -137,7 +143,12 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}, []string{"level", "result"}),
 	}
-	reg.MustRegister(c.reconciles)
+	c.operations = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "moor", Subsystem: "controller", Name: "operation_step_duration_seconds",
+		Help:    "Time to run one step of an Application's sync or deletion, by result.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+	}, []string{"result"})
+	reg.MustRegister(c.reconciles, c.operations)
 	stateCache, err := moorcache.New(opts.Cache, reg, log)
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
@@ -172,12 +183,23 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 		Settings:  func() *settings.Settings { c.mu.Lock(); defer c.mu.Unlock(); return c.settings },
 		Log:       log,
 		Publisher: c.appState,
+		Requeue: func(name string, level reconcile.Level, after time.Duration) {
+			c.enqueueName(name, level, after)
+		},
 	})
 
 	if _, err := apps.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { c.enqueue(obj, reconcile.LevelNormal, 0) },
+		AddFunc: func(obj any) {
+			c.enqueue(obj, reconcile.LevelNormal, 0)
+			c.enqueueOperation(obj.(*v1alpha1.Application), 0)
+		},
 		UpdateFunc: func(oldObj, newObj any) {
 			o, n := oldObj.(*v1alpha1.Application), newObj.(*v1alpha1.Application)
+			if n.Operation != nil && o.Operation == nil || n.DeletionTimestamp != nil && o.DeletionTimestamp == nil ||
+				operationPhase(n) == v1alpha1.OperationTerminating && operationPhase(o) != v1alpha1.OperationTerminating ||
+				n.Annotations["argocd.argoproj.io/deletion-approved"] != o.Annotations["argocd.argoproj.io/deletion-approved"] {
+				c.enqueueOperation(n, 0)
+			}
 			switch {
 			case n.Annotations[reconcile.AnnotationRefresh] != "" && o.Annotations[reconcile.AnnotationRefresh] == "":
 				c.enqueue(n, reconcile.LevelNormal, 0)
@@ -270,6 +292,52 @@ func (c *Controller) enqueueName(name string, level reconcile.Level, after time.
 	}
 }
 
+// enqueueOperation queues an app whose operation or deletion needs running.
+func (c *Controller) enqueueOperation(a *v1alpha1.Application, after time.Duration) {
+	if a.Operation == nil && a.DeletionTimestamp == nil && operationPhase(a) != v1alpha1.OperationTerminating {
+		return
+	}
+	if after > 0 {
+		c.opQueue.AddAfter(a.Name, after)
+	} else {
+		c.opQueue.Add(a.Name)
+	}
+}
+
+func operationPhase(a *v1alpha1.Application) v1alpha1.OperationPhase {
+	if a.Status.OperationState == nil {
+		return ""
+	}
+	return a.Status.OperationState.Phase
+}
+
+// operationWorker runs operation steps. A step that must wait returns when to look again; live changes of
+// the app's resources wake it sooner.
+func (c *Controller) operationWorker(ctx context.Context) {
+	for {
+		name, shutdown := c.opQueue.Get()
+		if shutdown {
+			return
+		}
+		start := time.Now()
+		after, err := c.rec.Operate(ctx, name)
+		result := "ok"
+		switch {
+		case err != nil:
+			result = "error"
+			c.log.Warn("operation step failed; retrying", "app", name, "error", err)
+			c.opQueue.AddRateLimited(name)
+		case after > 0:
+			c.opQueue.Forget(name)
+			c.opQueue.AddAfter(name, after)
+		default:
+			c.opQueue.Forget(name)
+		}
+		c.operations.WithLabelValues(result).Observe(time.Since(start).Seconds())
+		c.opQueue.Done(name)
+	}
+}
+
 func (c *Controller) enqueueProject(name string) {
 	apps, _ := c.moorInf.Argoproj().V1alpha1().Applications().Lister().Applications(c.opts.Namespace).List(labels.Everything())
 	for _, a := range apps {
@@ -341,7 +409,7 @@ func (c *Controller) connect(ctx context.Context, cl *clusters.Cluster) (*reconc
 func (c *Controller) startCluster(ctx context.Context, cl *clusters.Cluster, conn *connection) {
 	defer close(conn.ready)
 	cfg := cl.RESTConfig()
-	cfg.QPS, cfg.Burst = 100, 200
+	cfg.QPS, cfg.Burst = c.opts.KubeQPS, c.opts.KubeBurst
 	s := func() *settings.Settings { c.mu.Lock(); defer c.mu.Unlock(); return c.settings }()
 	var excl, incl []livestate.FilteredResource
 	for _, f := range s.Exclusions {
@@ -386,6 +454,12 @@ func (c *Controller) startCluster(ctx context.Context, cl *clusters.Cluster, con
 	live.OnChange(func(ch livestate.Change) {
 		for _, app := range ch.Apps {
 			c.enqueueName(app, reconcile.LevelCompare, c.opts.Debounce)
+			// A running sync waits on live objects (health of a wave, a hook's result): look again soon.
+			if a, err := c.moorInf.Argoproj().V1alpha1().Applications().Lister().Applications(c.opts.Namespace).Get(app); err == nil {
+				if a.Operation != nil || a.DeletionTimestamp != nil {
+					c.opQueue.AddAfter(app, 200*time.Millisecond)
+				}
+			}
 		}
 	})
 	go func() {
@@ -412,6 +486,7 @@ func (c *Controller) startCluster(ctx context.Context, cl *clusters.Cluster, con
 	}
 	conn.c = &reconcile.Cluster{
 		Live: live, Differ: differ, Server: cl.Server, Version: strings.TrimPrefix(ver.GitVersion, "v"), APIs: apis,
+		Sync: &moorsync.Engine{Cluster: moorsync.NewKube(dyn, mapper), Log: c.log},
 		ReadLive: func(ctx context.Context, gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
 			m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 			if err != nil {
@@ -498,6 +573,8 @@ func levelName(l reconcile.Level) string {
 	switch l {
 	case reconcile.LevelCompare:
 		return "compare"
+	case reconcile.LevelForce:
+		return "force"
 	case reconcile.LevelHard:
 		return "hard"
 	default:
@@ -528,14 +605,25 @@ func (c *Controller) Start(ctx context.Context, metricsLis net.Listener) error {
 			}
 		}
 	}
-	if err := c.ensureDefaultProject(ctx); err != nil {
-		return err
-	}
+	defer c.opQueue.ShutDown()
 	g, ctx := errgroup.WithContext(ctx)
-	for range c.opts.Workers {
-		g.Go(func() error { c.worker(ctx); return nil })
-	}
-	g.Go(func() error { <-ctx.Done(); c.queue.ShutDown(); return nil })
+	g.Go(func() error {
+		return c.lead(ctx, func(ctx context.Context) error {
+			if err := c.ensureDefaultProject(ctx); err != nil {
+				return err
+			}
+			wg, ctx := errgroup.WithContext(ctx)
+			for range c.opts.StatusProcessors {
+				wg.Go(func() error { c.worker(ctx); return nil })
+			}
+			for range c.opts.OperationProcessors {
+				wg.Go(func() error { c.operationWorker(ctx); return nil })
+			}
+			wg.Go(func() error { <-ctx.Done(); c.queue.ShutDown(); c.opQueue.ShutDown(); return nil })
+			c.log.Info("controller running", "namespace", c.opts.Namespace, "repoServer", c.opts.RepoServer, "version", version.Get().Version)
+			return wg.Wait()
+		})
+	})
 	if metricsLis != nil {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}))
@@ -543,7 +631,6 @@ func (c *Controller) Start(ctx context.Context, metricsLis net.Listener) error {
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		g.Go(func() error { return service.ServeHTTP(ctx, metricsLis, mux, 5*time.Second) })
 	}
-	c.log.Info("controller running", "namespace", c.opts.Namespace, "repoServer", c.opts.RepoServer, "version", version.Get().Version)
 	return g.Wait()
 }
 
@@ -561,6 +648,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	log := opts.Log.New()
+	klog.SetSlogLogger(log) // client-go's leader election and reflectors log through klog
 	if opts.MemoryLimit != "" {
 		q := resource.MustParse(opts.MemoryLimit) // validated above
 		debug.SetMemoryLimit(q.Value())

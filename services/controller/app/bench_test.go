@@ -210,7 +210,7 @@ func saveProfile(b *testing.B, url, out string) {
 	_, _ = io.Copy(f, resp.Body)
 }
 
-func buildBinaries(b *testing.B) string {
+func buildBinaries(b testing.TB) string {
 	b.Helper()
 	root, err := kubetest.RepoRoot()
 	if err != nil {
@@ -227,7 +227,7 @@ func buildBinaries(b *testing.B) string {
 	return dir
 }
 
-func run(b *testing.B, dir, name string, args ...string) *exec.Cmd {
+func run(b testing.TB, dir, name string, args ...string) *exec.Cmd {
 	b.Helper()
 	cmd := exec.Command(filepath.Join(dir, name), args...)
 	cmd.Stderr = os.Stderr
@@ -265,7 +265,7 @@ func parallel(b *testing.B, n, workers int, fn func(int) error) {
 	}
 }
 
-func freeAddr(b *testing.B) string {
+func freeAddr(b testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

@@ -21,7 +21,16 @@ type Options struct {
 	Namespace      string
 	RepoServer     string
 	MetricsAddress string
-	Workers        int
+	// StatusProcessors refresh app status in parallel; OperationProcessors run syncs in parallel.
+	StatusProcessors    int
+	OperationProcessors int
+	// KubeQPS and KubeBurst bound the controller's requests to each cluster.
+	KubeQPS   float32
+	KubeBurst int
+	// LeaderElect runs the controller only while it holds the Lease moor-controller (one active replica).
+	LeaderElect bool
+	// LeaderID names this replica in the Lease (default: the host name, so a restarted pod takes it back at once).
+	LeaderID string
 	// Resync and Jitter override argocd-cm's timeout.reconciliation when set (negative: use argocd-cm).
 	Resync   time.Duration
 	Jitter   time.Duration
@@ -33,15 +42,19 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
-		Log:            logging.Options{Level: "info", Format: "json"},
-		Cache:          *cacheDefaults(),
-		Namespace:      "moor",
-		RepoServer:     "moor-repo-server:8081",
-		MetricsAddress: ":8082",
-		Workers:        8,
-		Resync:         -1,
-		Jitter:         -1,
-		Debounce:       time.Second,
+		Log:                 logging.Options{Level: "info", Format: "json"},
+		Cache:               *cacheDefaults(),
+		Namespace:           "moor",
+		RepoServer:          "moor-repo-server:8081",
+		MetricsAddress:      ":8082",
+		StatusProcessors:    20,
+		OperationProcessors: 10,
+		KubeQPS:             100,
+		KubeBurst:           200,
+		LeaderElect:         true,
+		Resync:              -1,
+		Jitter:              -1,
+		Debounce:            time.Second,
 	}
 }
 
@@ -53,7 +66,12 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of Applications, AppProjects, settings and repository and cluster Secrets")
 	fs.StringVar(&o.RepoServer, "repo-server", o.RepoServer, "repo-server address host:port")
 	fs.StringVar(&o.MetricsAddress, "metrics-listen", o.MetricsAddress, "Prometheus metrics listen address (empty: off)")
-	fs.IntVar(&o.Workers, "workers", o.Workers, "apps reconciled in parallel")
+	fs.IntVar(&o.StatusProcessors, "status-processors", o.StatusProcessors, "apps whose status is refreshed in parallel")
+	fs.IntVar(&o.OperationProcessors, "operation-processors", o.OperationProcessors, "syncs run in parallel")
+	fs.Float32Var(&o.KubeQPS, "kube-api-qps", o.KubeQPS, "requests per second to each Kubernetes API server")
+	fs.IntVar(&o.KubeBurst, "kube-api-burst", o.KubeBurst, "burst of requests to each Kubernetes API server")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "run only while holding the Lease moor-controller, so two replicas never sync one app at once")
+	fs.StringVar(&o.LeaderID, "leader-election-id", o.LeaderID, "this replica's identity in the Lease (default: host name)")
 	fs.DurationVar(&o.Resync, "app-resync", o.Resync, "periodic refresh interval (0 disables; default: argocd-cm timeout.reconciliation, else 120s)")
 	fs.DurationVar(&o.Jitter, "app-resync-jitter", o.Jitter, "random delay added to the periodic refresh (default: argocd-cm timeout.reconciliation.jitter, else 60s)")
 	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "soft memory limit of the Go runtime, e.g. 256Mi (set it a little under the container's limit; empty: GOMEMLIMIT)")
@@ -83,8 +101,11 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("--memory-limit %q: %v", o.MemoryLimit, err))
 		}
 	}
-	if o.Workers < 1 {
-		errs = append(errs, errors.New("--workers must be at least 1"))
+	if o.StatusProcessors < 1 || o.OperationProcessors < 1 {
+		errs = append(errs, errors.New("--status-processors and --operation-processors must be at least 1"))
+	}
+	if o.KubeQPS <= 0 || o.KubeBurst < 1 {
+		errs = append(errs, errors.New("--kube-api-qps and --kube-api-burst must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -15,14 +13,12 @@ import (
 	"github.com/moorcd/moor/pkg/diff"
 	"github.com/moorcd/moor/pkg/health"
 	"github.com/moorcd/moor/pkg/livestate"
+	moorsync "github.com/moorcd/moor/pkg/sync"
 )
 
 // Annotations Moor reads on desired and live objects.
 const (
 	AnnotationTrackingID = livestate.AnnotationTrackingID
-	AnnotationSyncWave   = "argocd.argoproj.io/sync-wave"
-	AnnotationHook       = "argocd.argoproj.io/hook"
-	AnnotationHelmHook   = "helm.sh/hook"
 )
 
 // LiveState is what compare needs of a cluster's live-state cache.
@@ -111,7 +107,7 @@ func compare(ctx context.Context, in *compareInput) *comparison {
 				fmt.Sprintf("Resource %s appeared more than once", k)))
 			continue
 		}
-		m := &managed{key: k, desired: d, hook: isHook(d), wave: syncWave(d)}
+		m := &managed{key: k, desired: d, hook: moorsync.IsHook(d), wave: moorsync.Wave(d)}
 		byKey[k] = m
 		c.resources = append(c.resources, m)
 	}
@@ -124,6 +120,9 @@ func compare(ctx context.Context, in *compareInput) *comparison {
 		}
 		if len(r.Owners) > 0 {
 			continue // created by a tracked object's controller (a copied annotation), not by this app
+		}
+		if r.Object != nil && moorsync.IsHook(r.Object) {
+			continue // a hook a sync created: not part of the desired state, never pruned
 		}
 		m := &managed{key: k, live: r.Object}
 		byKey[k] = m
@@ -241,25 +240,6 @@ func setTracking(u *unstructured.Unstructured, instance, mode, labelKey string) 
 		labels[labelKey] = instance
 		u.SetLabels(labels)
 	}
-}
-
-func isHook(u *unstructured.Unstructured) bool {
-	ann := u.GetAnnotations()
-	if h := ann[AnnotationHook]; h != "" {
-		return true
-	}
-	if h := ann[AnnotationHelmHook]; h != "" && !strings.Contains(h, "crd-install") {
-		return true
-	}
-	return false
-}
-
-func syncWave(u *unstructured.Unstructured) int64 {
-	w, err := strconv.ParseInt(strings.TrimSpace(u.GetAnnotations()[AnnotationSyncWave]), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return w
 }
 
 // parseManifests decodes the repo-server's JSON documents.

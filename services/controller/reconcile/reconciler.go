@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ import (
 	"github.com/moorcd/moor/pkg/repoclient"
 	"github.com/moorcd/moor/pkg/repocreds"
 	"github.com/moorcd/moor/pkg/settings"
+	moorsync "github.com/moorcd/moor/pkg/sync"
 )
 
 // Refresh levels, weakest first. A queued app keeps the strongest level asked for.
@@ -43,6 +45,9 @@ const (
 	LevelCompare Level = iota + 1
 	// LevelNormal renders again, with the repo-server's caches (periodic refresh, spec change).
 	LevelNormal
+	// LevelForce resolves the revisions afresh (no revision cache) before rendering: a user's refresh
+	// (argocd.argoproj.io/refresh: normal) or a webhook.
+	LevelForce
 	// LevelHard renders again bypassing every cache (argocd.argoproj.io/refresh: hard).
 	LevelHard
 )
@@ -64,6 +69,8 @@ type Cluster struct {
 	Server   string
 	Version  string   // "1.37.2"
 	APIs     []string // group/version and group/version/Kind the cluster serves
+	// Sync writes to the cluster; nil for a cluster Moor only reads.
+	Sync *moorsync.Engine
 }
 
 // Deps are the reconciler's collaborators.
@@ -83,6 +90,10 @@ type Deps struct {
 	// Publisher, when set, receives each app's resource tree and managed resources.
 	Publisher   Publisher
 	StatusEvery time.Duration // how stale reconciledAt may get when nothing else changed (default 10 min)
+	// Requeue asks for another reconcile of an app (after an operation ended, or when automated sync must wait).
+	Requeue func(name string, level Level, after time.Duration)
+	// SelfHeal is the self-heal backoff (default DefaultSelfHeal).
+	SelfHeal SelfHeal
 }
 
 // Reconciler reconciles Applications.
@@ -90,7 +101,8 @@ type Reconciler struct {
 	d Deps
 
 	mu      sync.Mutex
-	renders map[string]*render // by app name
+	renders map[string]*render               // by app name
+	written map[string]*v1alpha1.Application // the last operation write of each app, until the informer has it
 }
 
 // render is an app's last render: reused when only live state changed.
@@ -118,13 +130,17 @@ func New(d Deps) *Reconciler {
 	if d.StatusEvery <= 0 {
 		d.StatusEvery = 10 * time.Minute
 	}
-	return &Reconciler{d: d, renders: map[string]*render{}}
+	if d.SelfHeal == (SelfHeal{}) {
+		d.SelfHeal = DefaultSelfHeal()
+	}
+	return &Reconciler{d: d, renders: map[string]*render{}, written: map[string]*v1alpha1.Application{}}
 }
 
 // Forget drops what the reconciler keeps for a deleted app.
 func (r *Reconciler) Forget(name string) {
 	r.mu.Lock()
 	delete(r.renders, name)
+	delete(r.written, name)
 	r.mu.Unlock()
 }
 
@@ -145,15 +161,39 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, level Level) er
 	if v := app.Annotations[AnnotationRefresh]; v == "hard" {
 		level = max(level, LevelHard)
 	} else if v != "" {
-		level = max(level, LevelNormal)
+		level = max(level, LevelForce)
 	}
 	log := r.d.Log.With("app", name)
 	start := r.d.Now()
 	st := r.refresh(ctx, app, level)
-	if err := r.writeStatus(ctx, app, st); err != nil {
+	fresh, err := r.writeStatus(ctx, app, st)
+	if err != nil {
 		return fmt.Errorf("write status of %s: %w", name, err)
 	}
 	log.DebugContext(ctx, "reconciled", "level", int(level), "sync", st.Sync.Status, "health", st.Health.Status, "duration", r.d.Now().Sub(start))
+	if st.Sync.Status != v1alpha1.SyncStatusCodeOutOfSync {
+		return nil
+	}
+	// Automated sync reads the app as just written (its resourceVersion guards the operation write).
+	projName := app.Spec.Project
+	if projName == "" {
+		projName = project.DefaultName
+	}
+	proj, err := r.d.Project(projName)
+	if err != nil {
+		return nil
+	}
+	cl, err := r.d.Clusters().Lookup(app.Spec.Destination.Server, app.Spec.Destination.Name)
+	if err != nil {
+		return nil
+	}
+	wait, err := r.autoSync(ctx, fresh, st, proj, cl.Server)
+	if err != nil {
+		return err
+	}
+	if wait > 0 && r.d.Requeue != nil {
+		r.d.Requeue(name, LevelCompare, wait)
+	}
 	return nil
 }
 
@@ -307,10 +347,38 @@ func (r *Reconciler) desired(ctx context.Context, app *v1alpha1.Application, pro
 	if err != nil {
 		return nil, fmt.Errorf("list repository secrets: %w", err)
 	}
-	if level == LevelNormal && last != nil && last.specHash == hash && r.unchangedRevisions(ctx, app, proj, secrets, last) {
-		return last, nil // a periodic refresh with no new commit: nothing to render
-	}
 	sources := app.Spec.GetSources()
+	if level >= LevelNormal {
+		revs, err := r.resolveRevisions(ctx, sources, proj, secrets, level >= LevelForce)
+		if err == nil && level < LevelHard && last != nil && last.specHash == hash && slices.Equal(revs, last.revisions) {
+			return last, nil // no new commit: nothing to render
+		}
+		if err == nil && level >= LevelForce {
+			// Render exactly what was just resolved, not what the repo-server's revision cache still says.
+			pinned := make([]v1alpha1.ApplicationSource, len(sources))
+			for i := range sources {
+				pinned[i] = *sources[i].DeepCopy()
+				if revs[i] != "" {
+					pinned[i].TargetRevision = revs[i]
+				}
+			}
+			sources = pinned
+		}
+	}
+	out, err := r.renderSources(ctx, app, sources, proj, conn, secrets, level == LevelHard)
+	if err != nil {
+		return nil, err
+	}
+	out.specHash = hash
+	r.mu.Lock()
+	r.renders[app.Name] = out
+	r.mu.Unlock()
+	return out, nil
+}
+
+// renderSources asks the repo-server for every source's manifests.
+func (r *Reconciler) renderSources(ctx context.Context, app *v1alpha1.Application, sources []v1alpha1.ApplicationSource,
+	proj *v1alpha1.AppProject, conn *Cluster, secrets []corev1.Secret, noCache bool) (*render, error) {
 	if len(sources) == 0 {
 		return nil, errors.New("application has no source")
 	}
@@ -324,7 +392,7 @@ func (r *Reconciler) desired(ctx context.Context, app *v1alpha1.Application, pro
 			refs[s.Ref] = &reposerverv1.RefSource{Repo: repoclient.Repository(repo), Revision: s.TargetRevision}
 		}
 	}
-	out := &render{specHash: hash}
+	out := &render{}
 	for i, s := range sources {
 		if s.Ref != "" && s.Path == "" && s.Chart == "" {
 			out.revisions = append(out.revisions, "")
@@ -343,7 +411,7 @@ func (r *Reconciler) desired(ctx context.Context, app *v1alpha1.Application, pro
 			Repo: repoclient.Repository(repo), Source: srcStruct, Revision: s.TargetRevision, RefSources: refs,
 			AppName: app.Name, Namespace: app.Spec.Destination.Namespace, KubeVersion: conn.Version,
 			ApiVersions: conn.APIs, ProjectName: proj.Name, ProjectSourceRepos: proj.Spec.SourceRepos,
-			NoCache:               level == LevelHard,
+			NoCache:               noCache,
 			ManifestGeneratePaths: splitPaths(app.Annotations["argocd.argoproj.io/manifest-generate-paths"]),
 		})
 		if err != nil {
@@ -358,34 +426,30 @@ func (r *Reconciler) desired(ctx context.Context, app *v1alpha1.Application, pro
 		out.revisions = append(out.revisions, resp.GetRevision())
 		out.sourceTypes = append(out.sourceTypes, v1alpha1.ApplicationSourceType(resp.GetSourceType()))
 	}
-	r.mu.Lock()
-	r.renders[app.Name] = out
-	r.mu.Unlock()
 	return out, nil
 }
 
-// unchangedRevisions asks the repo-server (cheaply: ls-remote, cached) whether every source still resolves
-// to the revision of the last render.
-func (r *Reconciler) unchangedRevisions(ctx context.Context, app *v1alpha1.Application, proj *v1alpha1.AppProject, secrets []corev1.Secret, last *render) bool {
-	sources := app.Spec.GetSources()
-	if len(sources) != len(last.revisions) {
-		return false
-	}
+// resolveRevisions asks the repo-server (cheaply: ls-remote, cached unless noCache) for the commit, chart
+// version or digest each source's targetRevision points at now; "" for a source that only supplies files.
+func (r *Reconciler) resolveRevisions(ctx context.Context, sources []v1alpha1.ApplicationSource, proj *v1alpha1.AppProject,
+	secrets []corev1.Secret, noCache bool) ([]string, error) {
+	out := make([]string, len(sources))
 	for i, s := range sources {
-		if last.revisions[i] == "" {
+		if s.Ref != "" && s.Path == "" && s.Chart == "" {
 			continue // a ref-only source; its commit is part of the render's key at the repo-server
 		}
 		repo, err := repocreds.Resolve(secrets, s.RepoURL, proj.Name)
 		if err != nil {
-			return false
+			return nil, err
 		}
 		res, err := r.d.Repo.ResolveRevision(ctx, &reposerverv1.ResolveRevisionRequest{
-			Repo: repoclient.Repository(repo), Revision: s.TargetRevision, Chart: s.Chart})
-		if err != nil || res.GetRevision() != last.revisions[i] {
-			return false
+			Repo: repoclient.Repository(repo), Revision: s.TargetRevision, Chart: s.Chart, NoCache: noCache})
+		if err != nil {
+			return nil, err
 		}
+		out[i] = res.GetRevision()
 	}
-	return true
+	return out, nil
 }
 
 func splitPaths(v string) []string {
@@ -422,16 +486,16 @@ func settingsOf(f func() *settings.Settings) *settings.Settings {
 
 // writeStatus patches status (and removes a handled refresh annotation) when anything but the timestamps
 // changed, or when reconciledAt has grown older than StatusEvery: no write storms.
-func (r *Reconciler) writeStatus(ctx context.Context, app *v1alpha1.Application, st *v1alpha1.ApplicationStatus) error {
+func (r *Reconciler) writeStatus(ctx context.Context, app *v1alpha1.Application, st *v1alpha1.ApplicationStatus) (*v1alpha1.Application, error) {
 	_, refresh := app.Annotations[AnnotationRefresh]
 	if !refresh && sameIgnoringTimes(&app.Status, st) && app.Status.ReconciledAt != nil &&
 		r.d.Now().Sub(app.Status.ReconciledAt.Time) < r.d.StatusEvery {
-		return nil
+		return app, nil
 	}
 	// A merge patch computed from the old status, so fields that became empty are removed (null), not kept.
 	oldDoc, err := json.Marshal(map[string]any{"status": &app.Status})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	newDoc := map[string]any{"status": st}
 	if refresh {
@@ -439,25 +503,24 @@ func (r *Reconciler) writeStatus(ctx context.Context, app *v1alpha1.Application,
 	}
 	newJSON, err := json.Marshal(newDoc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	body, err := jsonpatch.CreateMergePatch(oldDoc, newJSON)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if refresh {
 		// CreateMergePatch drops a null that has nothing to remove in oldDoc; the annotation is not in it.
 		var p map[string]any
 		if err := json.Unmarshal(body, &p); err != nil {
-			return err
+			return nil, err
 		}
 		p["metadata"] = map[string]any{"annotations": map[string]any{AnnotationRefresh: nil}}
 		if body, err = json.Marshal(p); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	_, err = r.d.Client.ArgoprojV1alpha1().Applications(app.Namespace).Patch(ctx, app.Name, types.MergePatchType, body, metav1.PatchOptions{})
-	return err
+	return r.d.Client.ArgoprojV1alpha1().Applications(app.Namespace).Patch(ctx, app.Name, types.MergePatchType, body, metav1.PatchOptions{})
 }
 
 func sameIgnoringTimes(a, b *v1alpha1.ApplicationStatus) bool {

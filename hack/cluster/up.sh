@@ -137,10 +137,10 @@ start kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$kube
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
   --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
   --service-cluster-ip-range 10.96.0.0/16 --use-service-account-credentials=false \
-  --controllers '*,-node-ipam-controller'
+  --controllers '*,-node-ipam-controller' --kube-api-qps 300 --kube-api-burst 600
 start kube-scheduler "$bin/kube-scheduler" --kubeconfig "$kubeconfig" \
   --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig" \
-  --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
+  --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --kube-api-qps 300 --kube-api-burst 600
 
 log "starting kwok"
 stages=$(ls "$(dirname "$bin")"/stages/*.yaml | paste -sd, -)

@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -133,7 +134,10 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 			})),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "applications"}),
-		opQueue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+		// A failed operation step (most often a write conflict) is retried soon, per app, without the overall
+		// token bucket of the default limiter: a burst of syncs must not queue behind 10 retries per second.
+		opQueue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 30*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "operations"}),
 		settings: settings.Defaults(),
 		conns:    map[string]*connection{},
@@ -503,7 +507,12 @@ func (c *Controller) ensureDefaultProject(ctx context.Context) error {
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create the default project: %w", err)
 	}
-	return nil
+	// Operations queued at start must find it in the informer's cache.
+	lister := c.moorInf.Argoproj().V1alpha1().AppProjects().Lister().AppProjects(c.opts.Namespace)
+	return wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		_, err := lister.Get(project.DefaultName)
+		return err == nil, nil
+	})
 }
 
 // resync is the periodic refresh delay: the interval plus a random jitter; 0 disables.

@@ -89,6 +89,11 @@ func BenchmarkSync1000Apps(b *testing.B) {
 		if l := os.Getenv("MOOR_BENCH_MEMORY_LIMIT"); l != "" {
 			args = append(args, "--memory-limit", l)
 		}
+		if q := os.Getenv("MOOR_BENCH_KUBE_QPS"); q != "" {
+			qps, _ := strconv.Atoi(q)
+			args = append(args, "--kube-api-qps", q, "--kube-api-burst", strconv.Itoa(2*qps))
+		}
+		args = append(args, strings.Fields(os.Getenv("MOOR_BENCH_CONTROLLER_ARGS"))...)
 		ctrl := run(b, bin, "moor-controller", args...)
 		client, err := versioned.NewForConfig(kc.Config)
 		if err != nil {
@@ -96,6 +101,11 @@ func BenchmarkSync1000Apps(b *testing.B) {
 		}
 		time.Sleep(2 * time.Second) // the controller's informers
 		ctrlCPU0, rsCPU0 := cpuSeconds(b, ctrl.Process.Pid), cpuSeconds(b, rs.Process.Pid)
+
+		// No ingress controller runs: play one, giving each Ingress an address so it can become Healthy.
+		ictx, stopIngress := context.WithCancel(context.Background())
+		defer stopIngress()
+		go fakeIngressController(ictx, kc, dest)
 
 		yes := true
 		start = time.Now()
@@ -175,6 +185,31 @@ func BenchmarkSync1000Apps(b *testing.B) {
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		b.ReportMetric(lat[len(lat)/2].Seconds(), "commit-to-live-p50-s")
 		b.Logf("commit to live ConfigMap: p50 %v, max %v", lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+
+		// Self-heal: a kubectl edit of a tracked field of 10 apps, one after the other: time until reverted.
+		var heal []time.Duration
+		for i := range min(10, n-1) {
+			cm := names[i+1] + "-config"
+			t0 := time.Now()
+			if _, err := kc.Kube.CoreV1().ConfigMaps(dest).Patch(context.Background(), cm, types.MergePatchType,
+				[]byte(`{"data":{"mode":"edited"}}`), metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
+				b.Fatal(err)
+			}
+			for {
+				live, err := kc.Kube.CoreV1().ConfigMaps(dest).Get(context.Background(), cm, metav1.GetOptions{})
+				if err == nil && live.Data["mode"] == "production" {
+					break
+				}
+				if time.Since(t0) > time.Minute {
+					b.Fatalf("edit of %s not reverted after a minute", cm)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			heal = append(heal, time.Since(t0))
+		}
+		sort.Slice(heal, func(i, j int) bool { return heal[i] < heal[j] })
+		b.ReportMetric(heal[len(heal)/2].Seconds(), "self-heal-p50-s")
+		b.Logf("self-heal of a live edit: p50 %v, max %v", heal[len(heal)/2].Round(time.Millisecond), heal[len(heal)-1].Round(time.Millisecond))
 	}
 }
 
@@ -186,5 +221,24 @@ func waitNamespaceGone(b *testing.B, kc *kubetest.Cluster, ns string) {
 			return
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+// fakeIngressController sets a load-balancer address on every Ingress of ns that has none.
+func fakeIngressController(ctx context.Context, kc *kubetest.Cluster, ns string) {
+	for ctx.Err() == nil {
+		list, err := kc.Kube.NetworkingV1().Ingresses(ns).List(ctx, metav1.ListOptions{})
+		if err == nil {
+			for _, ing := range list.Items {
+				if len(ing.Status.LoadBalancer.Ingress) == 0 {
+					_, _ = kc.Kube.NetworkingV1().Ingresses(ns).Patch(ctx, ing.Name, types.MergePatchType,
+						[]byte(`{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.1"}]}}}`), metav1.PatchOptions{}, "status")
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 }

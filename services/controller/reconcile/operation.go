@@ -41,20 +41,16 @@ func (r *Reconciler) Operate(ctx context.Context, name string) (time.Duration, e
 		return 0, nil
 	}
 	st := app.Status.OperationState
-	now := r.d.Now()
-	if st == nil || finished(st.Phase) {
-		// A new operation: record that it started before anything is written, so its id is stable.
+	fresh := st == nil || finished(st.Phase)
+	if fresh {
+		// A new operation. Its start is recorded before the first hook is created (see step).
 		st = &v1alpha1.OperationState{Operation: *app.Operation.DeepCopy(), Phase: v1alpha1.OperationRunning,
-			Message: "starting", StartedAt: metav1.NewTime(now).Rfc3339Copy()}
-		if app, err = r.writeOperation(ctx, app, st, false, nil); err != nil {
-			return 0, err
-		}
-		st = app.Status.OperationState
+			Message: "starting", StartedAt: metav1.NewTime(r.d.Now()).Rfc3339Copy()}
 	}
 	if st.Phase == v1alpha1.OperationTerminating {
 		return r.terminate(ctx, app, st)
 	}
-	return r.step(ctx, app, st)
+	return r.step(ctx, app, st, fresh)
 }
 
 func finished(p v1alpha1.OperationPhase) bool {
@@ -90,7 +86,7 @@ func opID(st *v1alpha1.OperationState) string {
 }
 
 // step prepares the engine's request from the app and runs one step of the sync.
-func (r *Reconciler) step(ctx context.Context, app *v1alpha1.Application, st *v1alpha1.OperationState) (time.Duration, error) {
+func (r *Reconciler) step(ctx context.Context, app *v1alpha1.Application, st *v1alpha1.OperationState, fresh bool) (time.Duration, error) {
 	op := st.Operation.Sync
 	if op == nil {
 		return r.complete(ctx, app, st, v1alpha1.OperationError, "operation has no sync", nil)
@@ -185,6 +181,15 @@ func (r *Reconciler) step(ctx context.Context, app *v1alpha1.Application, st *v1
 	if s := op.SyncStrategy; s != nil {
 		force = (s.Apply != nil && s.Apply.Force) || (s.Hook != nil && s.Hook.Force)
 	}
+	if fresh && !op.DryRun && hasHooks(resources) {
+		// Hooks carry the operation's id, made of its start time: record the start before any hook exists,
+		// so a controller restarted mid-sync finds the hooks it made instead of running them again.
+		written, err := r.writeOperation(ctx, app, st, false, nil)
+		if err != nil {
+			return 0, err
+		}
+		app, st = written, written.Status.OperationState
+	}
 	_, approved := app.Annotations[moorsync.AnnotationDeletionApproved]
 	req := &moorsync.Request{
 		OpID: opID(st), Namespace: dest.Namespace, Resources: resources, Options: opts, NamespaceMetadata: nsMeta,
@@ -234,6 +239,15 @@ func (r *Reconciler) step(ctx context.Context, app *v1alpha1.Application, st *v1
 	default:
 		return r.complete(ctx, app, st, res.Phase, res.Message, sr)
 	}
+}
+
+func hasHooks(rs []moorsync.Resource) bool {
+	for _, r := range rs {
+		if r.Desired != nil && moorsync.IsHook(r.Desired) {
+			return true
+		}
+	}
+	return false
 }
 
 func resultsOf(st *v1alpha1.OperationState) []v1alpha1.ResourceResult {
@@ -470,8 +484,23 @@ func (r *Reconciler) writeOperation(ctx context.Context, app *v1alpha1.Applicati
 	if err != nil {
 		return nil, err
 	}
-	if done {
-		// Clear the operation only if it is still the one that ran: a new one written meanwhile stays.
+	patchType := types.MergePatchType
+	if done && app.Operation != nil && app.Status.ReconciledAt != nil {
+		// Clear the operation only if it is still the one that ran (a new one written meanwhile stays): a
+		// JSON patch that tests the operation, so concurrent status writes do not conflict with it.
+		ops := []map[string]any{
+			{"op": "test", "path": "/operation", "value": app.Operation},
+			{"op": "remove", "path": "/operation"},
+			{"op": "add", "path": "/status/operationState", "value": st},
+		}
+		if history != nil {
+			ops = append(ops, map[string]any{"op": "add", "path": "/status/history", "value": history})
+		}
+		if body, err = json.Marshal(ops); err != nil {
+			return nil, err
+		}
+		patchType = types.JSONPatchType
+	} else if done {
 		var p map[string]any
 		if err := json.Unmarshal(body, &p); err != nil {
 			return nil, err
@@ -481,7 +510,23 @@ func (r *Reconciler) writeOperation(ctx context.Context, app *v1alpha1.Applicati
 			return nil, err
 		}
 	}
-	out, err := r.d.Client.ArgoprojV1alpha1().Applications(app.Namespace).Patch(ctx, app.Name, types.MergePatchType, body, metav1.PatchOptions{})
+	out, err := r.d.Client.ArgoprojV1alpha1().Applications(app.Namespace).Patch(ctx, app.Name, patchType, body, metav1.PatchOptions{})
+	if err != nil && patchType == types.JSONPatchType && (apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)) {
+		// The stored operation does not read back exactly as typed (fields Moor does not know): guard the
+		// whole object instead.
+		var p map[string]any
+		if body, err = jsonpatch.CreateMergePatch(oldDoc, newDoc); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			return nil, err
+		}
+		p["metadata"] = map[string]any{"resourceVersion": app.ResourceVersion}
+		if body, err = json.Marshal(p); err != nil {
+			return nil, err
+		}
+		out, err = r.d.Client.ArgoprojV1alpha1().Applications(app.Namespace).Patch(ctx, app.Name, types.MergePatchType, body, metav1.PatchOptions{})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("write operation state of %s: %w", app.Name, err)
 	}

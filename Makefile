@@ -13,7 +13,7 @@ BENCH ?= .
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/moorcd/moor/pkg/version.version=$(VERSION) -X github.com/moorcd/moor/pkg/version.commit=$(shell git rev-parse --short HEAD 2>/dev/null)
 # Binaries: name=package.
-BINARIES := moor=./cmd/moor moor-repo-server=./services/reposerver moor-controller=./services/controller
+BINARIES := moor=./cmd/moor moor-repo-server=./services/reposerver moor-controller=./services/controller moor-server=./services/apiserver
 
 ##@ General
 .PHONY: help

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	apiv1 "github.com/moorcd/moor/pkg/api/moor/api/v1"
+	"github.com/moorcd/moor/pkg/settings"
+)
+
+// SettingsServer implements moor.api.v1.SettingsService: the public settings from argocd-cm.
+type SettingsServer struct {
+	apiv1.UnimplementedSettingsServiceServer
+	*core
+}
+
+// Get returns the public settings. It needs no login, so it reveals nothing secret.
+func (s *SettingsServer) Get(ctx context.Context, _ *apiv1.SettingsServiceGetRequest) (*apiv1.SettingsServiceGetResponse, error) {
+	data := s.d.Settings()
+	flag := func(key string) bool { b, _ := strconv.ParseBool(strings.TrimSpace(data[key])); return b }
+	def := settings.Defaults()
+	out := &apiv1.Settings{
+		Url:                    strings.TrimSpace(data["url"]),
+		AppLabelKey:            def.InstanceLabelKey,
+		TrackingMethod:         def.TrackingMethod,
+		StatusBadgeEnabled:     flag("statusbadge.enabled"),
+		StatusBadgeRootUrl:     strings.TrimSpace(data["statusbadge.url"]),
+		UserLoginsDisabled:     strings.TrimSpace(data["admin.enabled"]) == "false" && !hasAccounts(data),
+		UiCssUrl:               data["ui.cssurl"],
+		UiBannerContent:        data["ui.bannercontent"],
+		UiBannerUrl:            data["ui.bannerurl"],
+		UiBannerPermanent:      flag("ui.bannerpermanent"),
+		UiBannerPosition:       data["ui.bannerposition"],
+		PasswordPattern:        "^.{8,32}$",
+		ExecEnabled:            flag("exec.enabled"),
+		InstallationId:         strings.TrimSpace(data["installationID"]),
+		ControllerNamespace:    s.d.Namespace,
+		KustomizeOptions:       &apiv1.KustomizeOptions{BuildOptions: data["kustomize.buildOptions"]},
+		Help:                   &apiv1.HelpConfig{ChatUrl: data["help.chatUrl"], ChatText: data["help.chatText"]},
+		SyncWithReplaceAllowed: true,
+	}
+	if v := strings.TrimSpace(data["application.instanceLabelKey"]); v != "" {
+		out.AppLabelKey = v
+	}
+	if v := strings.TrimSpace(data["application.resourceTrackingMethod"]); v != "" {
+		out.TrackingMethod = v
+	}
+	if v := strings.TrimSpace(data["passwordPattern"]); v != "" {
+		out.PasswordPattern = v
+	}
+	return &apiv1.SettingsServiceGetResponse{Settings: out}, nil
+}
+
+func hasAccounts(data map[string]string) bool {
+	for k := range data {
+		if strings.HasPrefix(k, "accounts.") {
+			return true
+		}
+	}
+	return false
+}

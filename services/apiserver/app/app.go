@@ -27,6 +27,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/moorcd/moor/pkg/appstate"
+	moorcache "github.com/moorcd/moor/pkg/cache"
 	"github.com/moorcd/moor/pkg/client/clientset/versioned"
 	moorinformers "github.com/moorcd/moor/pkg/client/informers/externalversions"
 	"github.com/moorcd/moor/pkg/grpcutil"
@@ -150,9 +152,15 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*App, error) {
 		}
 		return out, err
 	}
+	stateCache, err := moorcache.New(opts.Cache, reg, log)
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
 	server.Register(a.grpc.Server, server.Deps{
 		Namespace: opts.Namespace,
 		Client:    client,
+		Kube:      kube,
+		AppState:  appstate.New(stateCache),
 		Apps:      apps.Lister().Applications(opts.Namespace),
 		Projects:  projects.Lister().AppProjects(opts.Namespace),
 		Enforcer:  a.enforcer.Load,

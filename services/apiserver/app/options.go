@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/moorcd/moor/pkg/cache"
 	"github.com/moorcd/moor/pkg/logging"
 	"github.com/moorcd/moor/pkg/webhook"
 )
@@ -13,6 +14,8 @@ import (
 // Options are the api-server's settings.
 type Options struct {
 	Log logging.Options
+	// Cache is where the controller publishes resource trees and managed resources (give it the same --redis).
+	Cache cache.Options
 
 	Kubeconfig string
 	// Namespace holds Applications, AppProjects, argocd-cm, argocd-rbac-cm, argocd-secret and the TLS Secret.
@@ -44,6 +47,7 @@ type Options struct {
 func NewOptions() *Options {
 	return &Options{
 		Log:             logging.Options{Level: "info", Format: "json"},
+		Cache:           *cache.NewOptions(),
 		Namespace:       "moor",
 		RepoServer:      "moor-repo-server:8081",
 		ListenAddress:   ":8080",
@@ -61,6 +65,7 @@ func NewOptions() *Options {
 // BindFlags registers the flags.
 func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	o.Log.BindFlags(fs)
+	o.Cache.BindFlags(fs)
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig of the control cluster (empty: in-cluster, or $KUBECONFIG)")
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of Applications, AppProjects, settings (argocd-cm, argocd-rbac-cm, argocd-secret) and the TLS Secret")
 	fs.StringVar(&o.RepoServer, "repo-server", o.RepoServer, "repo-server address host:port (validates sync revisions)")
@@ -79,7 +84,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 
 // Validate checks the options.
 func (o *Options) Validate() error {
-	errs := []error{o.Log.Validate()}
+	errs := []error{o.Log.Validate(), o.Cache.Validate()}
 	if o.Namespace == "" {
 		errs = append(errs, errors.New("--namespace is required"))
 	}

@@ -11,7 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	apiv1 "github.com/moorcd/moor/pkg/api/moor/api/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
+	"github.com/moorcd/moor/pkg/appstate"
 	"github.com/moorcd/moor/pkg/client/clientset/versioned"
 	listers "github.com/moorcd/moor/pkg/client/listers/application/v1alpha1"
 	"github.com/moorcd/moor/pkg/project"
@@ -30,8 +33,11 @@ type Deps struct {
 	// Namespace holds Applications, AppProjects and the settings.
 	Namespace string
 	Client    versioned.Interface
-	Apps      listers.ApplicationNamespaceLister
-	Projects  listers.AppProjectNamespaceLister
+	Kube      kubernetes.Interface
+	// AppState holds the resource trees and managed resources the controller publishes.
+	AppState *appstate.Store
+	Apps     listers.ApplicationNamespaceLister
+	Projects listers.AppProjectNamespaceLister
 	// Enforcer returns the current RBAC enforcer (rebuilt off the request path when the policy changes).
 	Enforcer func() *rbac.Enforcer
 	Sessions *session.Manager
@@ -117,19 +123,11 @@ func Register(s *grpc.Server, d Deps) {
 	apiv1.RegisterSessionServiceServer(s, &SessionServer{core: c})
 	apiv1.RegisterSettingsServiceServer(s, &SettingsServer{core: c})
 	apiv1.RegisterVersionServiceServer(s, &VersionServer{})
-	apiv1.RegisterAccountServiceServer(s, struct {
-		apiv1.UnimplementedAccountServiceServer
-	}{})
+	apiv1.RegisterAccountServiceServer(s, &AccountServer{core: c})
 	apiv1.RegisterApplicationSetServiceServer(s, struct {
 		apiv1.UnimplementedApplicationSetServiceServer
 	}{})
-	apiv1.RegisterClusterServiceServer(s, struct {
-		apiv1.UnimplementedClusterServiceServer
-	}{})
-	apiv1.RegisterRepositoryServiceServer(s, struct {
-		apiv1.UnimplementedRepositoryServiceServer
-	}{})
-	apiv1.RegisterRepoCredsServiceServer(s, struct {
-		apiv1.UnimplementedRepoCredsServiceServer
-	}{})
+	apiv1.RegisterClusterServiceServer(s, &ClusterServer{core: c})
+	apiv1.RegisterRepositoryServiceServer(s, &RepositoryServer{core: c})
+	apiv1.RegisterRepoCredsServiceServer(s, &RepoCredsServer{core: c})
 }

@@ -333,6 +333,11 @@ func (r *Reconciler) retryOrComplete(ctx context.Context, app *v1alpha1.Applicat
 		st.Phase = v1alpha1.OperationRunning
 		st.Message = fmt.Sprintf("Retrying attempt #%d at %s: %s", st.RetryCount,
 			r.d.Now().Add(wait).UTC().Format(time.Kitchen), msg)
+		if rs := st.Operation.Retry; rs != nil && rs.Refresh != nil && *rs.Refresh && st.Operation.Sync != nil &&
+			st.Operation.Sync.Source == nil && len(st.Operation.Sync.Sources) == 0 {
+			// retry.refresh: the next attempt syncs what the target revision points at by then.
+			st.Operation.Sync.Revision, st.Operation.Sync.Revisions = "", nil
+		}
 		if st.SyncResult != nil {
 			st.SyncResult.Resources = nil
 		}

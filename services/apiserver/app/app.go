@@ -134,7 +134,8 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*App, error) {
 		return cm.Data
 	}
 	authn := &auth.Authenticator{
-		Verifier:         a.sessions,
+		// Project role tokens are refused once deleted from their project (the session manager checks accounts).
+		Verifier:         &server.ProjectTokenVerifier{Verifier: a.sessions, Projects: projects.Lister().AppProjects(opts.Namespace)},
 		AnonymousEnabled: func() bool { return settingsData()[KeyAnonymousEnabled] == "true" },
 		Log:              log,
 	}
@@ -165,6 +166,7 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*App, error) {
 		Projects:  projects.Lister().AppProjects(opts.Namespace),
 		Enforcer:  a.enforcer.Load,
 		Sessions:  a.sessions,
+		Accounts:  a.store,
 		Settings:  settingsData,
 		Revisions: &server.RepoRevisions{Repo: repo, Secrets: repoSecrets},
 		Log:       log,

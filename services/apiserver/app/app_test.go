@@ -223,7 +223,7 @@ func TestRBACMatrixGRPC(t *testing.T) {
 			return err
 		},
 		"Unimplemented": func(ctx contextT) error {
-			_, err := apiv1.NewAccountServiceClient(f.conn).ListAccounts(ctx, &apiv1.AccountServiceListAccountsRequest{})
+			_, err := apiv1.NewApplicationSetServiceClient(f.conn).List(ctx, &apiv1.ApplicationSetServiceListRequest{})
 			return err
 		},
 	}

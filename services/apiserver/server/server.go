@@ -41,6 +41,8 @@ type Deps struct {
 	// Enforcer returns the current RBAC enforcer (rebuilt off the request path when the policy changes).
 	Enforcer func() *rbac.Enforcer
 	Sessions *session.Manager
+	// Accounts is the account store the session manager reads, so password and token changes apply at once.
+	Accounts *session.Store
 	// Settings returns the data of argocd-cm (nil when it does not exist).
 	Settings  func() map[string]string
 	Revisions RevisionChecker

@@ -55,8 +55,8 @@ func NewOptions() *Options {
 		WebhookMaxBytes: webhook.DefaultMaxBytes,
 		WebhookRate:     20,
 		WebhookBurst:    50,
-		KubeQPS:         100,
-		KubeBurst:       200,
+		KubeQPS:         500,
+		KubeBurst:       1000,
 		ShutdownGrace:   10 * time.Second,
 		SyncTimeout:     time.Minute,
 	}

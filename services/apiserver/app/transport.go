@@ -18,7 +18,9 @@ import (
 	apiv1 "github.com/moorcd/moor/pkg/api/moor/api/v1"
 	"github.com/moorcd/moor/pkg/api/openapi"
 	"github.com/moorcd/moor/pkg/kubeproto"
+	"github.com/moorcd/moor/pkg/session"
 	"github.com/moorcd/moor/services/apiserver/auth"
+	"github.com/moorcd/moor/services/apiserver/sso"
 )
 
 // transport is the one listener's handler: gRPC (HTTP/2 with content-type application/grpc) goes to the gRPC
@@ -97,6 +99,25 @@ func (a *App) newTransport(ctx context.Context) (*transport, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.Document())
 	})
+	settings := a.kubeInf.Core().V1().ConfigMaps().Lister().ConfigMaps(a.opts.Namespace)
+	secrets := a.kubeInf.Core().V1().Secrets().Lister().Secrets(a.opts.Namespace)
+	mux.Handle("/auth/", sso.New(sso.Options{
+		Settings: func() map[string]string {
+			cm, err := settings.Get(session.ConfigMapName)
+			if err != nil {
+				return nil
+			}
+			return cm.Data
+		},
+		Secret: func() map[string][]byte {
+			s, err := secrets.Get(session.SecretName)
+			if err != nil {
+				return nil
+			}
+			return s.Data
+		},
+		Sessions: a.sessions, Secure: !a.opts.Insecure, Log: a.log,
+	}))
 	mux.Handle("/", gw)
 	grpcServer := a.grpc.Server
 	t.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

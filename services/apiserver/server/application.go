@@ -41,12 +41,26 @@ var getOpts = metav1.GetOptions{}
 type ApplicationServer struct {
 	apiv1.UnimplementedApplicationServiceServer
 	*core
+	cache appCache
 }
 
-// List returns the applications that match the filters and that the caller may get.
+// List returns the applications that match the filters and that the caller may get, in name order. With a
+// limit it returns one page, and metadata.continue (with remainingItemCount) resumes after its last app.
+// Pages are read from the current state: an app created or deleted between two pages shows or not, as its
+// name falls, but no app is listed twice.
 func (s *ApplicationServer) List(ctx context.Context, req *apiv1.ApplicationServiceListRequest) (*apiv1.ApplicationServiceListResponse, error) {
 	if ns := req.GetAppNamespace(); ns != "" && ns != s.d.Namespace {
 		return nil, invalidStatus(invalid("appNamespace", "applications are served from namespace %s only", s.d.Namespace))
+	}
+	if req.GetLimit() < 0 {
+		return nil, invalidStatus(invalid("limit", "must not be negative"))
+	}
+	after := ""
+	if req.GetContinue() != "" {
+		var ok bool
+		if after, ok = decodeContinue(req.GetContinue()); !ok {
+			return nil, invalidStatus(invalid("continue", "not a continue token of this list"))
+		}
 	}
 	sel := labels.Everything()
 	if req.GetSelector() != "" {
@@ -55,29 +69,71 @@ func (s *ApplicationServer) List(ctx context.Context, req *apiv1.ApplicationServ
 			return nil, invalidStatus(invalid("selector", "%v", err))
 		}
 	}
-	apps, err := s.d.Apps.List(sel)
-	if err != nil {
-		return nil, toStatus(ctx, s.d.Log, err)
+	var apps []*v1alpha1.Application
+	if name := req.GetName(); name != "" {
+		// One app by name: no need to list them all.
+		a, err := s.d.Apps.Get(name)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, toStatus(ctx, s.d.Log, err)
+		case sel.Matches(labels.Set(a.Labels)):
+			apps = append(apps, a)
+		}
+	} else {
+		var err error
+		if apps, err = s.d.Apps.List(sel); err != nil {
+			return nil, toStatus(ctx, s.d.Log, err)
+		}
+		if sel.Empty() && s.cache.needsSweep() {
+			s.cache.sweep(apps)
+		}
 	}
 	projects := append(slices.Clone(req.GetProjects()), req.GetProject()...)
 	repo := ""
 	if req.GetRepo() != "" {
 		repo = webhook.NormalizeURL(req.GetRepo())
 	}
+	// The lister's objects are shared: sort the slice of pointers, never the apps.
 	slices.SortFunc(apps, func(a, b *v1alpha1.Application) int { return strings.Compare(a.Name, b.Name) })
+	if after != "" {
+		i, found := slices.BinarySearchFunc(apps, after, func(a *v1alpha1.Application, name string) int { return strings.Compare(a.Name, name) })
+		if found {
+			i++
+		}
+		apps = apps[i:]
+	}
 	e := s.d.Enforcer()
 	subjects := auth.FromContext(ctx).Subjects()
-	items := make([]*apiv1.Application, 0, len(apps))
-	for _, a := range apps {
-		if req.GetName() != "" && a.Name != req.GetName() ||
-			len(projects) > 0 && !slices.Contains(projects, projectOf(a)) ||
-			repo != "" && !usesRepo(a, repo) {
+	visible := func(a *v1alpha1.Application) bool {
+		if len(projects) > 0 && !slices.Contains(projects, projectOf(a)) || repo != "" && !usesRepo(a, repo) {
+			return false
+		}
+		return e != nil && e.Enforce(subjects, rbac.ResourceApplications, rbac.ActionGet, rbac.AppObject(projectOf(a), a.Name))
+	}
+	limit := int(req.GetLimit())
+	capacity := len(apps)
+	if limit > 0 {
+		capacity = min(capacity, limit)
+	}
+	items := make([]*apiv1.Application, 0, capacity)
+	meta := &apiv1.ListMeta{}
+	for i, a := range apps {
+		if !visible(a) {
 			continue
 		}
-		if e == nil || !e.Enforce(subjects, rbac.ResourceApplications, rbac.ActionGet, rbac.AppObject(projectOf(a), a.Name)) {
-			continue
+		if limit > 0 && len(items) == limit {
+			meta.Continue = encodeContinue(items[len(items)-1].GetMetadata().GetName())
+			remaining := int64(1)
+			for _, b := range apps[i+1:] {
+				if visible(b) {
+					remaining++
+				}
+			}
+			meta.RemainingItemCount = &remaining
+			break
 		}
-		msg, err := appMessage(a)
+		msg, err := s.cache.message(a)
 		if err != nil {
 			return nil, toStatus(ctx, s.d.Log, err)
 		}
@@ -85,7 +141,7 @@ func (s *ApplicationServer) List(ctx context.Context, req *apiv1.ApplicationServ
 	}
 	return &apiv1.ApplicationServiceListResponse{List: &apiv1.ApplicationList{
 		ApiVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "ApplicationList",
-		Metadata: &apiv1.ListMeta{}, Items: items,
+		Metadata: meta, Items: items,
 	}}, nil
 }
 
@@ -113,9 +169,14 @@ func (s *ApplicationServer) Get(ctx context.Context, req *apiv1.ApplicationServi
 			return nil, toStatus(ctx, s.d.Log, err)
 		}
 	}
-	msg, err := appMessage(app)
+	msg, err := s.cache.message(app)
 	if err != nil {
 		return nil, toStatus(ctx, s.d.Log, err)
+	}
+	if s.cache.needsSweep() {
+		if all, err := s.d.Apps.List(labels.Everything()); err == nil {
+			s.cache.sweep(all)
+		}
 	}
 	return &apiv1.ApplicationServiceGetResponse{Application: msg}, nil
 }

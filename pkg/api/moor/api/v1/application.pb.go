@@ -41,8 +41,12 @@ type ApplicationServiceListRequest struct {
 	AppNamespace string `protobuf:"bytes,7,opt,name=app_namespace,json=appNamespace,proto3" json:"app_namespace,omitempty"`
 	// Resource version the list is consistent with.
 	ResourceVersion string `protobuf:"bytes,8,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// At most this many applications (0: all); metadata.continue then resumes the list.
+	Limit int64 `protobuf:"varint,9,opt,name=limit,proto3" json:"limit,omitempty"`
+	// The metadata.continue of the previous page: the list goes on after its last application, in name order.
+	Continue      string `protobuf:"bytes,10,opt,name=continue,proto3" json:"continue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ApplicationServiceListRequest) Reset() {
@@ -127,6 +131,20 @@ func (x *ApplicationServiceListRequest) GetAppNamespace() string {
 func (x *ApplicationServiceListRequest) GetResourceVersion() string {
 	if x != nil {
 		return x.ResourceVersion
+	}
+	return ""
+}
+
+func (x *ApplicationServiceListRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ApplicationServiceListRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
 	}
 	return ""
 }
@@ -5007,7 +5025,7 @@ var File_moor_api_v1_application_proto protoreflect.FileDescriptor
 
 const file_moor_api_v1_application_proto_rawDesc = "" +
 	"\n" +
-	"\x1dmoor/api/v1/application.proto\x12\vmoor.api.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bmoor/api/v1/resources.proto\x1a\x17moor/api/v1/types.proto\"\x83\x02\n" +
+	"\x1dmoor/api/v1/application.proto\x12\vmoor.api.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bmoor/api/v1/resources.proto\x1a\x17moor/api/v1/types.proto\"\xb5\x02\n" +
 	"\x1dApplicationServiceListRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\arefresh\x18\x02 \x01(\tR\arefresh\x12\x1a\n" +
@@ -5016,7 +5034,10 @@ const file_moor_api_v1_application_proto_rawDesc = "" +
 	"\bselector\x18\x05 \x01(\tR\bselector\x12\x12\n" +
 	"\x04repo\x18\x06 \x01(\tR\x04repo\x12#\n" +
 	"\rapp_namespace\x18\a \x01(\tR\fappNamespace\x12)\n" +
-	"\x10resource_version\x18\b \x01(\tR\x0fresourceVersion\"R\n" +
+	"\x10resource_version\x18\b \x01(\tR\x0fresourceVersion\x12\x14\n" +
+	"\x05limit\x18\t \x01(\x03R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\n" +
+	" \x01(\tR\bcontinue\"R\n" +
 	"\x1eApplicationServiceListResponse\x120\n" +
 	"\x04list\x18\x01 \x01(\v2\x1c.moor.api.v1.ApplicationListR\x04list\"\xf7\x01\n" +
 	"+ApplicationServiceListResourceEventsRequest\x12\x12\n" +

@@ -31,6 +31,8 @@ import (
 	moorcache "github.com/moorcd/moor/pkg/cache"
 	"github.com/moorcd/moor/pkg/client/clientset/versioned"
 	moorinformers "github.com/moorcd/moor/pkg/client/informers/externalversions"
+	"github.com/moorcd/moor/pkg/clusters"
+	"github.com/moorcd/moor/pkg/diff"
 	"github.com/moorcd/moor/pkg/grpcutil"
 	"github.com/moorcd/moor/pkg/rbac"
 	"github.com/moorcd/moor/pkg/repoclient"
@@ -157,6 +159,10 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
+	masker, err := diff.New(diff.Options{CacheSize: -1})
+	if err != nil {
+		return nil, err
+	}
 	server.Register(a.grpc.Server, server.Deps{
 		Namespace: opts.Namespace,
 		Client:    client,
@@ -170,6 +176,20 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*App, error) {
 		Settings:  settingsData,
 		Revisions: &server.RepoRevisions{Repo: repo, Secrets: repoSecrets},
 		Log:       log,
+
+		// Live resources of apps, rendered manifests and commit metadata.
+		RepoServer:  repo,
+		RepoSecrets: repoSecrets,
+		Clusters: func() (*clusters.Set, error) {
+			list, err := secrets.Lister().Secrets(opts.Namespace).List(labels.SelectorFromSet(labels.Set{clusters.SecretTypeLabel: clusters.SecretTypeValue}))
+			out := make([]corev1.Secret, 0, len(list))
+			for _, s := range list {
+				out = append(out, *s)
+			}
+			set, _ := clusters.NewSet(clusters.InCluster(cfg), out)
+			return set, err
+		},
+		Masker: masker,
 	})
 	a.webhook = &server.Webhook{
 		Namespace: opts.Namespace,

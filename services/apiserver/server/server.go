@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -17,8 +18,10 @@ import (
 	"github.com/moorcd/moor/pkg/appstate"
 	"github.com/moorcd/moor/pkg/client/clientset/versioned"
 	listers "github.com/moorcd/moor/pkg/client/listers/application/v1alpha1"
+	"github.com/moorcd/moor/pkg/clusters"
 	"github.com/moorcd/moor/pkg/project"
 	"github.com/moorcd/moor/pkg/rbac"
+	"github.com/moorcd/moor/pkg/repoclient"
 	"github.com/moorcd/moor/pkg/session"
 	"github.com/moorcd/moor/services/apiserver/auth"
 )
@@ -47,6 +50,15 @@ type Deps struct {
 	Settings  func() map[string]string
 	Revisions RevisionChecker
 	Log       *slog.Logger
+
+	// RepoServer renders manifests and reads commit metadata (GetManifests, RevisionMetadata); nil answers Unavailable.
+	RepoServer *repoclient.Client
+	// RepoSecrets returns the repository and repo-creds Secrets of the install.
+	RepoSecrets func() ([]corev1.Secret, error)
+	// Clusters returns the known destination clusters (the in-cluster entry and the cluster Secrets).
+	Clusters func() (*clusters.Set, error)
+	// Masker masks the values of Secrets shown in responses (a *diff.Differ); nil masks with a constant.
+	Masker SecretMasker
 }
 
 // core is what every service shares.

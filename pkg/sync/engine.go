@@ -118,15 +118,7 @@ func (e *Engine) Step(ctx context.Context, req *Request) Result {
 	if e.Parallelism <= 0 {
 		e.Parallelism = 20
 	}
-	r := &run{e: e, req: req, results: map[string]*v1alpha1.ResourceResult{}, fresh: map[string]*unstructured.Unstructured{}}
-	for i := range req.Previous {
-		p := req.Previous[i]
-		k := resultKey(p.SyncPhase, p.Group, p.Kind, p.Namespace, p.Name)
-		if _, dup := r.results[k]; !dup {
-			r.order = append(r.order, k)
-		}
-		r.results[k] = &p
-	}
+	r := e.newRun(req)
 	tasks, err := plan(req)
 	if err != nil {
 		return r.finish(v1alpha1.OperationFailed, err.Error())
@@ -142,6 +134,20 @@ func (e *Engine) Step(ctx context.Context, req *Request) Result {
 		}
 	}
 	return r.advance(ctx)
+}
+
+// newRun starts a step from what earlier steps recorded.
+func (e *Engine) newRun(req *Request) *run {
+	r := &run{e: e, req: req, results: map[string]*v1alpha1.ResourceResult{}, fresh: map[string]*unstructured.Unstructured{}}
+	for i := range req.Previous {
+		p := req.Previous[i]
+		k := resultKey(p.SyncPhase, p.Group, p.Kind, p.Namespace, p.Name)
+		if _, dup := r.results[k]; !dup {
+			r.order = append(r.order, k)
+		}
+		r.results[k] = &p
+	}
+	return r
 }
 
 // advance walks the groups of tasks (phase, wave) in order: a finished group lets the next start; the first
@@ -498,13 +504,7 @@ func (r *run) cleanupHooks(ctx context.Context) {
 
 // Terminate stops a running operation: hooks still running are deleted.
 func (e *Engine) Terminate(ctx context.Context, req *Request) Result {
-	r := &run{e: e, req: req, results: map[string]*v1alpha1.ResourceResult{}}
-	for i := range req.Previous {
-		p := req.Previous[i]
-		k := resultKey(p.SyncPhase, p.Group, p.Kind, p.Namespace, p.Name)
-		r.order = append(r.order, k)
-		r.results[k] = &p
-	}
+	r := e.newRun(req)
 	for _, k := range r.order {
 		res := r.results[k]
 		if res.HookPhase != v1alpha1.OperationRunning {

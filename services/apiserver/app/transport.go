@@ -57,37 +57,18 @@ func (a *App) newTransport(ctx context.Context) (*transport, error) {
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
 		runtime.WithForwardResponseOption(sessionCookie(!a.opts.Insecure)),
 	)
+	// Each Register*Handler builds the service's client on the in-memory connection.
 	for _, register := range []gatewayRegistrar{
-		func(ctx context.Context, m *runtime.ServeMux, c *grpc.ClientConn) error {
-			return apiv1.RegisterApplicationServiceHandlerClient(ctx, m, apiv1.NewApplicationServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c *grpc.ClientConn) error {
-			return apiv1.RegisterProjectServiceHandlerClient(ctx, m, apiv1.NewProjectServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c *grpc.ClientConn) error {
-			return apiv1.RegisterSessionServiceHandlerClient(ctx, m, apiv1.NewSessionServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c *grpc.ClientConn) error {
-			return apiv1.RegisterSettingsServiceHandlerClient(ctx, m, apiv1.NewSettingsServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c *grpc.ClientConn) error {
-			return apiv1.RegisterVersionServiceHandlerClient(ctx, m, apiv1.NewVersionServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c *grpc.ClientConn) error {
-			return apiv1.RegisterAccountServiceHandlerClient(ctx, m, apiv1.NewAccountServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c *grpc.ClientConn) error {
-			return apiv1.RegisterApplicationSetServiceHandlerClient(ctx, m, apiv1.NewApplicationSetServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c *grpc.ClientConn) error {
-			return apiv1.RegisterClusterServiceHandlerClient(ctx, m, apiv1.NewClusterServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c *grpc.ClientConn) error {
-			return apiv1.RegisterRepositoryServiceHandlerClient(ctx, m, apiv1.NewRepositoryServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c *grpc.ClientConn) error {
-			return apiv1.RegisterRepoCredsServiceHandlerClient(ctx, m, apiv1.NewRepoCredsServiceClient(c))
-		},
+		apiv1.RegisterApplicationServiceHandler,
+		apiv1.RegisterProjectServiceHandler,
+		apiv1.RegisterSessionServiceHandler,
+		apiv1.RegisterSettingsServiceHandler,
+		apiv1.RegisterVersionServiceHandler,
+		apiv1.RegisterAccountServiceHandler,
+		apiv1.RegisterApplicationSetServiceHandler,
+		apiv1.RegisterClusterServiceHandler,
+		apiv1.RegisterRepositoryServiceHandler,
+		apiv1.RegisterRepoCredsServiceHandler,
 	} {
 		if err := register(ctx, gw, conn); err != nil {
 			return nil, err

@@ -93,11 +93,7 @@ func (r *Reconciler) step(ctx context.Context, app *v1alpha1.Application, st *v1
 	}
 	now := r.d.Now()
 	manual := st.Operation.InitiatedBy == nil || !st.Operation.InitiatedBy.Automated
-	projName := app.Spec.Project
-	if projName == "" {
-		projName = project.DefaultName
-	}
-	proj, err := r.d.Project(projName)
+	proj, projName, err := r.appProject(app)
 	if err != nil {
 		return r.complete(ctx, app, st, v1alpha1.OperationFailed, fmt.Sprintf("Application referencing project %s which does not exist", projName), nil)
 	}
@@ -117,11 +113,7 @@ func (r *Reconciler) step(ctx context.Context, app *v1alpha1.Application, st *v1
 		probe.Spec.Source, probe.Spec.Sources = &sources[0], nil
 	}
 	if v := project.CheckApplication(proj, probe, cl.Server); len(v) > 0 {
-		msgs := make([]string, len(v))
-		for i := range v {
-			msgs[i] = v[i].Message
-		}
-		return r.complete(ctx, app, st, v1alpha1.OperationFailed, strings.Join(msgs, "; "), nil)
+		return r.complete(ctx, app, st, v1alpha1.OperationFailed, violations(v), nil)
 	}
 	conn, err := r.d.Connect(ctx, cl)
 	if err != nil {

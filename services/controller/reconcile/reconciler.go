@@ -175,11 +175,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, level Level) er
 		return nil
 	}
 	// Automated sync reads the app as just written (its resourceVersion guards the operation write).
-	projName := app.Spec.Project
-	if projName == "" {
-		projName = project.DefaultName
-	}
-	proj, err := r.d.Project(projName)
+	proj, _, err := r.appProject(app)
 	if err != nil {
 		return nil
 	}
@@ -214,11 +210,7 @@ func (r *Reconciler) refresh(ctx context.Context, app *v1alpha1.Application, lev
 		return st
 	}
 
-	projName := app.Spec.Project
-	if projName == "" {
-		projName = project.DefaultName
-	}
-	proj, err := r.d.Project(projName)
+	proj, projName, err := r.appProject(app)
 	if err != nil {
 		return fail(v1alpha1.ApplicationConditionInvalidSpecError, fmt.Sprintf("Application referencing project %s which does not exist", projName))
 	}
@@ -228,11 +220,7 @@ func (r *Reconciler) refresh(ctx context.Context, app *v1alpha1.Application, lev
 		return fail(v1alpha1.ApplicationConditionInvalidSpecError, fmt.Sprintf("Unable to find destination cluster: %v", err))
 	}
 	if v := project.CheckApplication(proj, app, cl.Server); len(v) > 0 {
-		msgs := make([]string, len(v))
-		for i := range v {
-			msgs[i] = v[i].Message
-		}
-		return fail(v1alpha1.ApplicationConditionInvalidSpecError, strings.Join(msgs, "; "))
+		return fail(v1alpha1.ApplicationConditionInvalidSpecError, violations(v))
 	}
 	conn, err := r.d.Connect(ctx, cl)
 	if err != nil {
@@ -314,6 +302,25 @@ func (r *Reconciler) refresh(ctx context.Context, app *v1alpha1.Application, lev
 		rd.compared = &comparedStatus{fp: fp, status: *st.DeepCopy()}
 	}
 	return st
+}
+
+// appProject returns the app's AppProject and its name ("default" when spec.project is empty).
+func (r *Reconciler) appProject(app *v1alpha1.Application) (*v1alpha1.AppProject, string, error) {
+	name := app.Spec.Project
+	if name == "" {
+		name = project.DefaultName
+	}
+	proj, err := r.d.Project(name)
+	return proj, name, err
+}
+
+// violations joins a project check's findings into one condition message.
+func violations(v []project.Violation) string {
+	msgs := make([]string, len(v))
+	for i := range v {
+		msgs[i] = v[i].Message
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // fingerprint identifies everything a compare reads besides the render: the app's spec, the project, the

@@ -13,9 +13,11 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := cli.NewRootCommand().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "moor:", err)
-		os.Exit(20) // Argo CD's CLI uses 20 for a generic error; scripts may test for it.
+	err := cli.NewRootCommand().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		msg, code := cli.Explain(err)
+		fmt.Fprintln(os.Stderr, "moor:", msg)
+		os.Exit(code)
 	}
 }

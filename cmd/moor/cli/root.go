@@ -1,4 +1,6 @@
-// Package cli builds the moor command tree (cobra). Each command group lives in its own file.
+// Package cli builds the moor command tree (cobra). Each command group lives in its own file; connection
+// flags and the config file are in client.go and config.go, tables and formats in output.go, exit codes in
+// errors.go.
 package cli
 
 import (
@@ -7,13 +9,16 @@ import (
 
 // NewRootCommand returns the moor command with every subcommand attached.
 func NewRootCommand() *cobra.Command {
+	g := &globalOptions{}
 	root := &cobra.Command{
 		Use:           "moor",
 		Short:         "Moor is GitOps continuous delivery for Kubernetes, compatible with Argo CD's manifests",
+		Long:          "Moor is GitOps continuous delivery for Kubernetes, compatible with Argo CD's manifests.\n\n" + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand())
+	g.bind(root.PersistentFlags())
+	root.AddCommand(newVersionCommand(g))
 	root.AddCommand(newAdminCommand())
 	return root
 }

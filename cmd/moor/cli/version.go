@@ -9,7 +9,7 @@ import (
 	"github.com/moorcd/moor/pkg/version"
 )
 
-func newVersionCommand() *cobra.Command {
+func newVersionCommand(_ *globalOptions) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "version",

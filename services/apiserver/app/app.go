@@ -193,7 +193,7 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*App, error) {
 	})
 	a.webhook = &server.Webhook{
 		Namespace: opts.Namespace,
-		Client:    client,
+		Kube:      kube,
 		Apps:      apps.Lister().Applications(opts.Namespace),
 		Secrets: func() webhook.Secrets {
 			s, err := secrets.Lister().Secrets(opts.Namespace).Get(session.SecretName)

@@ -312,7 +312,7 @@ func TestWebhook(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	refreshed := func(name string) bool { return f.getApp(t, name).Annotations["argocd.argoproj.io/refresh"] != "" }
+	refreshed := func(name string) bool { return refreshRequested(t, f.ns)[name] }
 
 	if code, body := post(payload, "wrong-secret"); code != http.StatusUnauthorized {
 		t.Errorf("bad signature: %d %s", code, body)
@@ -328,7 +328,7 @@ func TestWebhook(t *testing.T) {
 		t.Errorf("valid push: %d %s", code, body)
 	}
 	if !refreshed("guestbook") {
-		t.Error("guestbook has no refresh annotation after a matching push")
+		t.Error("no refresh was requested for guestbook after a matching push")
 	}
 	if refreshed("other-repo") {
 		t.Error("other-repo was refreshed by a push to another repository")

@@ -4,22 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
-	"github.com/moorcd/moor/pkg/client/clientset/versioned"
 	listers "github.com/moorcd/moor/pkg/client/listers/application/v1alpha1"
+	"github.com/moorcd/moor/pkg/refresh"
 	"github.com/moorcd/moor/pkg/webhook"
 )
 
@@ -48,10 +47,11 @@ func WebhookSecrets(data map[string][]byte) webhook.Secrets {
 }
 
 // Webhook serves POST /api/webhook: it verifies a Git push and asks the controller to refresh every
-// application whose source follows the pushed ref (annotation argocd.argoproj.io/refresh: normal).
+// application whose source follows the pushed ref. The request is one ConfigMap naming all of them
+// (pkg/refresh), not a write per application, so a push used by a thousand apps costs one write.
 type Webhook struct {
 	Namespace string
-	Client    versioned.Interface
+	Kube      kubernetes.Interface
 	Apps      listers.ApplicationNamespaceLister
 	// Secrets returns the current webhook secrets.
 	Secrets  func() webhook.Secrets
@@ -72,9 +72,6 @@ type visitor struct {
 
 // maxVisitors bounds the per-address limiters kept; idle ones are dropped first.
 const maxVisitors = 10000
-
-// refreshWriters bounds the parallel annotation writes of one push.
-const refreshWriters = 16
 
 func (h *Webhook) allow(r *http.Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -140,32 +137,29 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"refreshed": n})
 }
 
-// refresh annotates every application the push concerns and returns how many it annotated.
+// refresh asks the controller to refresh every application the push concerns and returns how many.
 func (h *Webhook) refresh(ctx context.Context, ev *webhook.Event) (int, error) {
 	apps, err := h.Apps.List(labels.Everything())
 	if err != nil {
 		return 0, err
 	}
 	m := webhook.NewMatcher(ev)
-	patch := []byte(`{"metadata":{"annotations":{"` + AnnotationRefresh + `":"normal"}}}`)
-	var n atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(refreshWriters)
+	var names []string
 	for _, a := range apps {
-		if !concerns(m, ev, a) {
-			continue
+		if concerns(m, ev, a) {
+			names = append(names, a.Name)
 		}
-		name := a.Name
-		g.Go(func() error {
-			_, err := h.Client.ArgoprojV1alpha1().Applications(h.Namespace).Patch(gctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
-			if err == nil {
-				n.Add(1)
-			}
-			return err
-		})
 	}
-	err = g.Wait()
-	return int(n.Load()), err
+	reason := fmt.Sprintf("%s push to %s at %s", ev.Provider, ev.Ref, ev.Revision)
+	if len(ev.RepoURLs) > 0 {
+		reason += " of " + ev.RepoURLs[0]
+	}
+	for _, req := range refresh.Requests(h.Namespace, names, refresh.Normal, reason) {
+		if _, err := h.Kube.CoreV1().ConfigMaps(h.Namespace).Create(ctx, req, metav1.CreateOptions{}); err != nil {
+			return 0, fmt.Errorf("writing the refresh request: %w", err)
+		}
+	}
+	return len(names), nil
 }
 
 func concerns(m *webhook.Matcher, ev *webhook.Event, a *v1alpha1.Application) bool {

@@ -51,6 +51,7 @@ import (
 	"github.com/moorcd/moor/pkg/health"
 	"github.com/moorcd/moor/pkg/livestate"
 	"github.com/moorcd/moor/pkg/project"
+	"github.com/moorcd/moor/pkg/refresh"
 	"github.com/moorcd/moor/pkg/repoclient"
 	"github.com/moorcd/moor/pkg/service"
 	"github.com/moorcd/moor/pkg/settings"
@@ -72,11 +73,13 @@ type Controller struct {
 	moorInf moorinformers.SharedInformerFactory
 	kubeInf informers.SharedInformerFactory
 	cmInf   informers.SharedInformerFactory
+	reqInf  informers.SharedInformerFactory // refresh requests (pkg/refresh)
 
 	appState *appstate.Store
 
 	queue      workqueue.TypedRateLimitingInterface[string]
 	opQueue    workqueue.TypedRateLimitingInterface[string] // apps with an operation or a deletion to run
+	reqQueue   workqueue.TypedRateLimitingInterface[string] // refresh request ConfigMaps to carry out
 	levels     sync.Map                                     // app name -> reconcile.Level (the strongest pending)
 	nextResync sync.Map                                     // app name -> time.Time of its planned periodic refresh
 	clusters   atomic.Pointer[clusterCache]                 // the destinations, built from the cluster Secrets
@@ -132,6 +135,10 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 			informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 				lo.FieldSelector = "metadata.name=" + settings.ConfigMapName
 			})),
+		reqInf: informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithNamespace(opts.Namespace),
+			informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = refresh.Label + "=true" })),
+		reqQueue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "refresh-requests"}),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "applications"}),
 		// A failed operation step (most often a write conflict) is retried soon, per app, without the overall
@@ -249,6 +256,9 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*Controller, error)
 	if _, err := secrets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: invalidate, UpdateFunc: func(_, obj any) { invalidate(obj) }, DeleteFunc: invalidate,
 	}); err != nil {
+		return nil, err
+	}
+	if err := c.watchRefreshRequests(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -605,8 +615,11 @@ func (c *Controller) Start(ctx context.Context, metricsLis net.Listener) error {
 	c.moorInf.Start(ctx.Done())
 	c.kubeInf.Start(ctx.Done())
 	c.cmInf.Start(ctx.Done())
+	c.reqInf.Start(ctx.Done())
+	defer c.reqQueue.ShutDown()
 	for _, synced := range []map[any]bool{
-		anyMap(c.moorInf.WaitForCacheSync(ctx.Done())), anyMap(c.kubeInf.WaitForCacheSync(ctx.Done())), anyMap(c.cmInf.WaitForCacheSync(ctx.Done())),
+		anyMap(c.moorInf.WaitForCacheSync(ctx.Done())), anyMap(c.kubeInf.WaitForCacheSync(ctx.Done())),
+		anyMap(c.cmInf.WaitForCacheSync(ctx.Done())), anyMap(c.reqInf.WaitForCacheSync(ctx.Done())),
 	} {
 		for typ, ok := range synced {
 			if !ok {
@@ -628,7 +641,14 @@ func (c *Controller) Start(ctx context.Context, metricsLis net.Listener) error {
 			for range c.opts.OperationProcessors {
 				wg.Go(func() error { c.operationWorker(ctx); return nil })
 			}
-			wg.Go(func() error { <-ctx.Done(); c.queue.ShutDown(); c.opQueue.ShutDown(); return nil })
+			wg.Go(func() error { c.refreshRequestWorker(ctx); return nil })
+			wg.Go(func() error {
+				<-ctx.Done()
+				c.queue.ShutDown()
+				c.opQueue.ShutDown()
+				c.reqQueue.ShutDown()
+				return nil
+			})
 			c.log.Info("controller running", "namespace", c.opts.Namespace, "repoServer", c.opts.RepoServer, "version", version.Get().Version)
 			return wg.Wait()
 		})

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
+	"github.com/moorcd/moor/pkg/refresh"
 	moorsync "github.com/moorcd/moor/pkg/sync"
 )
 
@@ -210,6 +211,22 @@ func (e *env) refresh(t *testing.T, name string) {
 	}
 }
 
+// requestRefresh writes a refresh request (pkg/refresh) for name, as moor-server's webhook does, and checks
+// the controller deletes it once carried out.
+func (e *env) requestRefresh(t *testing.T, name string) {
+	t.Helper()
+	cms := e.kube.Kube.CoreV1().ConfigMaps(e.ns)
+	req, err := cms.Create(t.Context(), refresh.Requests(e.ns, []string{name}, refresh.Normal, "test")[0], metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := cms.Get(context.Background(), req.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("refresh request %s was not deleted by the controller (%v)", req.Name, err)
+		}
+	})
+}
+
 func automated(prune, selfHeal bool) func(*v1alpha1.Application) {
 	return func(a *v1alpha1.Application) {
 		a.Spec.SyncPolicy = &v1alpha1.SyncPolicy{Automated: &v1alpha1.SyncPolicyAutomated{Prune: &prune, SelfHeal: &selfHeal}}
@@ -267,7 +284,7 @@ func TestAutomatedSyncSelfHealAndPrune(t *testing.T) {
 	e.repo.Remove("auto/b.yaml")
 	e.repo.Remove("auto/keep.yaml")
 	e.repo.Commit("green, drop b and keep")
-	e.refresh(t, name)
+	e.requestRefresh(t, name) // as moor-server's webhook does
 	err = wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
 		cm, err := cms.Get(t.Context(), "a", metav1.GetOptions{})
 		_, errB := cms.Get(t.Context(), "b", metav1.GetOptions{})

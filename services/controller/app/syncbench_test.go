@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
+	"github.com/moorcd/moor/pkg/refresh"
 	"github.com/moorcd/moor/pkg/client/clientset/versioned"
 	"github.com/moorcd/moor/test/gittest"
 	"github.com/moorcd/moor/test/kubetest"
@@ -158,7 +159,8 @@ func BenchmarkSync1000Apps(b *testing.B) {
 		b.ReportMetric(cpuSeconds(b, rs.Process.Pid)-rsCPU0, "reposerver-cpu-s")
 		b.Logf("%d apps Synced and Healthy in %v (floor %v); curve: %s", n, converge.Round(time.Second), floor.Round(time.Second), strings.Join(curve, " "))
 
-		// A commit to one app's ConfigMap, then the refresh a webhook asks for: time until the live ConfigMap changes.
+		// A commit to one app's ConfigMap, then the refresh request a webhook writes: time until the live
+		// ConfigMap changes.
 		var lat []time.Duration
 		app := names[0]
 		for i := range 10 {
@@ -166,8 +168,7 @@ func BenchmarkSync1000Apps(b *testing.B) {
 			repo.Write("apps/"+app+"/cm2.yaml", fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s-env}\ndata: {LOG_LEVEL: %s}\n", app, val))
 			repo.Commit("log level " + val)
 			t0 := time.Now()
-			if _, err := client.ArgoprojV1alpha1().Applications(ns).Patch(context.Background(), app, types.MergePatchType,
-				[]byte(`{"metadata":{"annotations":{"argocd.argoproj.io/refresh":"normal"}}}`), metav1.PatchOptions{}); err != nil {
+			if _, err := kc.Kube.CoreV1().ConfigMaps(ns).Create(context.Background(), refresh.Requests(ns, []string{app}, refresh.Normal, "bench")[0], metav1.CreateOptions{}); err != nil {
 				b.Fatal(err)
 			}
 			for {

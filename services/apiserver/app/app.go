@@ -59,6 +59,8 @@ type App struct {
 	client   versioned.Interface
 	registry *prometheus.Registry
 	grpc     *grpcutil.Server
+	authn    *auth.Authenticator
+	apps     *server.ApplicationServer
 	repo     *repoclient.Client
 	store    *session.Store
 	sessions *session.Manager
@@ -163,7 +165,8 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	server.Register(a.grpc.Server, server.Deps{
+	a.authn = authn
+	a.apps = server.Register(a.grpc.Server, server.Deps{
 		Namespace: opts.Namespace,
 		Client:    client,
 		Kube:      kube,

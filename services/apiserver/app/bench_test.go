@@ -19,7 +19,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 )
 
 // The api-server benchmarks of the issue. Each starts a server over its own namespace, which is deleted

@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	apiv1 "github.com/moorcd/moor/pkg/api/moor/api/v1"
 	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
+	"github.com/moorcd/moor/pkg/kubeproto"
 )
 
 // walk lists /api/v1/applications page by page with limit and returns the names in the order served and the
@@ -157,4 +162,88 @@ func waitForApps(t *testing.T, f *fixture, token string, n int) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("the server did not list %d apps", n)
+}
+
+// TestRESTReadsMatchTheGateway checks that GET /api/v1/applications and GET /api/v1/applications/{name},
+// which moor-server answers from its JSON cache without the gateway, return what the gateway would: the
+// gRPC response written by the gateway's marshaler. Errors still come from the gateway.
+func TestRESTReadsMatchTheGateway(t *testing.T) {
+	var apps []*v1alpha1.Application
+	for i := range 7 {
+		opts := []appOption{}
+		if i%2 == 0 {
+			opts = append(opts, inProject("team-a"))
+		}
+		a := newApp(fmt.Sprintf("app-%02d", i), opts...)
+		a.Labels = map[string]string{"tier": []string{"web", "db"}[i%2]}
+		apps = append(apps, a)
+	}
+	f := start(t, defaultSettings(), false, apps...)
+	admin := f.login(t, "admin", f.adminPassword(t))
+	carol := f.login(t, "carol", userPassword)
+	waitForApps(t, f, admin, len(apps))
+	client := apiv1.NewApplicationServiceClient(f.conn)
+	gw := kubeproto.NewGatewayMarshaler()
+	same := func(t *testing.T, path, token string, want proto.Message) {
+		t.Helper()
+		code, body, hdr := f.do(t, http.MethodGet, path, token, nil)
+		if code != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
+			t.Fatalf("%s: %d %s (%s)", path, code, body, hdr.Get("Content-Type"))
+		}
+		wantJSON, err := gw.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, exp any
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(wantJSON, &exp); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, exp) {
+			t.Errorf("%s:\n got %s\nwant %s", path, body, wantJSON)
+		}
+	}
+	for _, tc := range []struct {
+		name, query, token string
+		req                *apiv1.ApplicationServiceListRequest
+	}{
+		{"everything", "", admin, &apiv1.ApplicationServiceListRequest{}},
+		{"a page", "?limit=2", admin, &apiv1.ApplicationServiceListRequest{Limit: 2}},
+		{"a project and a selector", "?projects=team-a&selector=tier%3Dweb", admin, &apiv1.ApplicationServiceListRequest{Projects: []string{"team-a"}, Selector: "tier=web"}},
+		{"RBAC", "", carol, &apiv1.ApplicationServiceListRequest{}},
+		{"nothing matches", "?selector=tier%3Dnone", admin, &apiv1.ApplicationServiceListRequest{Selector: "tier=none"}},
+	} {
+		t.Run("list "+tc.name, func(t *testing.T) {
+			res, err := client.List(bearer(t.Context(), tc.token), tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			same(t, "/api/v1/applications"+tc.query, tc.token, res.GetList())
+		})
+	}
+	t.Run("get", func(t *testing.T) {
+		res, err := client.Get(bearer(t.Context(), admin), &apiv1.ApplicationServiceGetRequest{Name: "app-03"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, "/api/v1/applications/app-03", admin, res.GetApplication())
+	})
+	for _, tc := range []struct {
+		name, path, token string
+		want              int
+	}{
+		{"an unknown app", "/api/v1/applications/nope", admin, http.StatusNotFound},
+		{"an app the caller may not get", "/api/v1/applications/app-01", carol, http.StatusForbidden},
+		{"no token", "/api/v1/applications", "", http.StatusUnauthorized},
+		{"a bad selector", "/api/v1/applications?selector=%3D%3D", admin, http.StatusBadRequest},
+		{"a bad limit", "/api/v1/applications?limit=ten", admin, http.StatusBadRequest},
+	} {
+		t.Run("error for "+tc.name, func(t *testing.T) {
+			if code, body, _ := f.do(t, http.MethodGet, tc.path, tc.token, nil); code != tc.want {
+				t.Errorf("%s: %d %s, want %d", tc.path, code, body, tc.want)
+			}
+		})
+	}
 }

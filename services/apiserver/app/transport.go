@@ -20,6 +20,7 @@ import (
 	"github.com/moorcd/moor/pkg/kubeproto"
 	"github.com/moorcd/moor/pkg/session"
 	"github.com/moorcd/moor/services/apiserver/auth"
+	"github.com/moorcd/moor/services/apiserver/server"
 	"github.com/moorcd/moor/services/apiserver/sso"
 )
 
@@ -100,6 +101,9 @@ func (a *App) newTransport(ctx context.Context) (*transport, error) {
 		Sessions: a.sessions, Secure: !a.opts.Insecure, Log: a.log,
 	}))
 	mux.Handle("/", gw)
+	reads := &server.RESTReads{Apps: a.apps, Authenticate: a.authn.AuthenticateHTTP, Fallback: gw}
+	mux.Handle("GET /api/v1/applications", reads)
+	mux.Handle("GET /api/v1/applications/{name}", reads)
 	grpcServer := a.grpc.Server
 	t.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {

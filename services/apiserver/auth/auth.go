@@ -174,3 +174,16 @@ func cookieValue(header, name string) string {
 	}
 	return ""
 }
+
+// AuthenticateHTTP authenticates a REST request that Moor serves without the gateway, reading the token
+// where the gateway would forward it from: the Authorization header, else the argocd.token cookie.
+func (a *Authenticator) AuthenticateHTTP(r *http.Request, fullMethod string) (context.Context, error) {
+	md := metadata.MD{}
+	if v := r.Header.Values("Authorization"); len(v) > 0 {
+		md["authorization"] = v
+	}
+	if v := r.Header.Values("Cookie"); len(v) > 0 {
+		md[gatewayCookieKey] = v
+	}
+	return a.Authenticate(metadata.NewIncomingContext(r.Context(), md), fullMethod)
+}

@@ -49,24 +49,44 @@ type ApplicationServer struct {
 // Pages are read from the current state: an app created or deleted between two pages shows or not, as its
 // name falls, but no app is listed twice.
 func (s *ApplicationServer) List(ctx context.Context, req *apiv1.ApplicationServiceListRequest) (*apiv1.ApplicationServiceListResponse, error) {
+	apps, meta, err := s.list(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]*apiv1.Application, 0, len(apps))
+	for _, a := range apps {
+		msg, err := s.cache.message(a)
+		if err != nil {
+			return nil, toStatus(ctx, s.d.Log, err)
+		}
+		items = append(items, msg)
+	}
+	return &apiv1.ApplicationServiceListResponse{List: &apiv1.ApplicationList{
+		ApiVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "ApplicationList",
+		Metadata: meta, Items: items,
+	}}, nil
+}
+
+// list selects the applications of one List page and its list metadata.
+func (s *ApplicationServer) list(ctx context.Context, req *apiv1.ApplicationServiceListRequest) ([]*v1alpha1.Application, *apiv1.ListMeta, error) {
 	if ns := req.GetAppNamespace(); ns != "" && ns != s.d.Namespace {
-		return nil, invalidStatus(invalid("appNamespace", "applications are served from namespace %s only", s.d.Namespace))
+		return nil, nil, invalidStatus(invalid("appNamespace", "applications are served from namespace %s only", s.d.Namespace))
 	}
 	if req.GetLimit() < 0 {
-		return nil, invalidStatus(invalid("limit", "must not be negative"))
+		return nil, nil, invalidStatus(invalid("limit", "must not be negative"))
 	}
 	after := ""
 	if req.GetContinue() != "" {
 		var ok bool
 		if after, ok = decodeContinue(req.GetContinue()); !ok {
-			return nil, invalidStatus(invalid("continue", "not a continue token of this list"))
+			return nil, nil, invalidStatus(invalid("continue", "not a continue token of this list"))
 		}
 	}
 	sel := labels.Everything()
 	if req.GetSelector() != "" {
 		var err error
 		if sel, err = labels.Parse(req.GetSelector()); err != nil {
-			return nil, invalidStatus(invalid("selector", "%v", err))
+			return nil, nil, invalidStatus(invalid("selector", "%v", err))
 		}
 	}
 	var apps []*v1alpha1.Application
@@ -76,14 +96,14 @@ func (s *ApplicationServer) List(ctx context.Context, req *apiv1.ApplicationServ
 		switch {
 		case apierrors.IsNotFound(err):
 		case err != nil:
-			return nil, toStatus(ctx, s.d.Log, err)
+			return nil, nil, toStatus(ctx, s.d.Log, err)
 		case sel.Matches(labels.Set(a.Labels)):
 			apps = append(apps, a)
 		}
 	} else {
 		var err error
 		if apps, err = s.d.Apps.List(sel); err != nil {
-			return nil, toStatus(ctx, s.d.Log, err)
+			return nil, nil, toStatus(ctx, s.d.Log, err)
 		}
 		if sel.Empty() && s.cache.needsSweep() {
 			s.cache.sweep(apps)
@@ -116,14 +136,14 @@ func (s *ApplicationServer) List(ctx context.Context, req *apiv1.ApplicationServ
 	if limit > 0 {
 		capacity = min(capacity, limit)
 	}
-	items := make([]*apiv1.Application, 0, capacity)
+	out := make([]*v1alpha1.Application, 0, capacity)
 	meta := &apiv1.ListMeta{}
 	for i, a := range apps {
 		if !visible(a) {
 			continue
 		}
-		if limit > 0 && len(items) == limit {
-			meta.Continue = encodeContinue(items[len(items)-1].GetMetadata().GetName())
+		if limit > 0 && len(out) == limit {
+			meta.Continue = encodeContinue(out[len(out)-1].Name)
 			remaining := int64(1)
 			for _, b := range apps[i+1:] {
 				if visible(b) {
@@ -133,16 +153,9 @@ func (s *ApplicationServer) List(ctx context.Context, req *apiv1.ApplicationServ
 			meta.RemainingItemCount = &remaining
 			break
 		}
-		msg, err := s.cache.message(a)
-		if err != nil {
-			return nil, toStatus(ctx, s.d.Log, err)
-		}
-		items = append(items, msg)
+		out = append(out, a)
 	}
-	return &apiv1.ApplicationServiceListResponse{List: &apiv1.ApplicationList{
-		ApiVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "ApplicationList",
-		Metadata: meta, Items: items,
-	}}, nil
+	return out, meta, nil
 }
 
 func usesRepo(a *v1alpha1.Application, normalized string) bool {

@@ -129,10 +129,12 @@ func (c *core) appProject(name string) (*v1alpha1.AppProject, error) {
 	return p, err
 }
 
-// Register registers every service of moor.api.v1 on s: the implemented ones and Unimplemented stubs.
-func Register(s *grpc.Server, d Deps) {
+// Register registers every service of moor.api.v1 on s: the implemented ones and Unimplemented stubs. It
+// returns the application service, whose hottest REST reads RESTReads serves without the gateway.
+func Register(s *grpc.Server, d Deps) *ApplicationServer {
 	c := &core{d: d}
-	apiv1.RegisterApplicationServiceServer(s, &ApplicationServer{core: c})
+	apps := &ApplicationServer{core: c}
+	apiv1.RegisterApplicationServiceServer(s, apps)
 	apiv1.RegisterProjectServiceServer(s, &ProjectServer{core: c})
 	apiv1.RegisterSessionServiceServer(s, &SessionServer{core: c})
 	apiv1.RegisterSettingsServiceServer(s, &SettingsServer{core: c})
@@ -144,4 +146,5 @@ func Register(s *grpc.Server, d Deps) {
 	apiv1.RegisterClusterServiceServer(s, &ClusterServer{core: c})
 	apiv1.RegisterRepositoryServiceServer(s, &RepositoryServer{core: c})
 	apiv1.RegisterRepoCredsServiceServer(s, &RepoCredsServer{core: c})
+	return apps
 }

@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
-	"github.com/moorcd/moor/pkg/refresh"
 	"github.com/moorcd/moor/pkg/client/clientset/versioned"
+	"github.com/moorcd/moor/pkg/refresh"
 	"github.com/moorcd/moor/test/gittest"
 	"github.com/moorcd/moor/test/kubetest"
 )

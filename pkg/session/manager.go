@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -41,6 +42,9 @@ const dummyHash = "$2a$10$B2Q0bR3nLThpg50RccyjtOrlD8eBrsHYvpTUlo..Fsz8fqHyGWACC"
 type Claims struct {
 	jwt.RegisteredClaims
 	Groups []string `json:"groups,omitempty"`
+	// SessionID makes every login and SSO session a distinct token, so a logout (Revoke) ends one session
+	// only, even of two logins in the same second. API tokens have a jti instead.
+	SessionID string `json:"sid,omitempty"`
 }
 
 // Options tune a Manager; zero values take the defaults.
@@ -146,6 +150,9 @@ func (m *Manager) Sign(ctx context.Context, subject string, ttl time.Duration, i
 		NotBefore: jwt.NewNumericDate(now),
 		ID:        id,
 	}}
+	if id == "" {
+		claims.SessionID = rand.Text()
+	}
 	if ttl > 0 {
 		claims.ExpiresAt = jwt.NewNumericDate(now.Add(ttl))
 	}
@@ -160,7 +167,7 @@ func (m *Manager) Sign(ctx context.Context, subject string, ttl time.Duration, i
 // included, is refused), issuer, expiry and not-before. For a local account's token it also checks that the
 // account exists and is enabled, that an API token (jti set) is still listed by an account with the apiKey
 // capability and a session (no jti) belongs to an account with the login capability, and that the token was
-// issued no earlier than the account's password change. Failures wrap ErrInvalidToken; an error without it
+// issued no earlier than the account's password change; a session ended by Revoke is refused. Failures wrap ErrInvalidToken; an error without it
 // means the settings could not be read. An SSO session (SignSSO) has no account: it is checked for signature,
 // issuer and expiry only.
 func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
@@ -178,6 +185,11 @@ func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
 	)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if revoked, err := m.store.revoked(ctx, token); err != nil {
+		return nil, fmt.Errorf("verify token: %w", err)
+	} else if revoked {
+		return nil, fmt.Errorf("%w: the session was ended by a logout", ErrInvalidToken)
 	}
 	sub := claims.Subject
 	if rest, ok := strings.CutPrefix(sub, ProjectSubjectPrefix); ok {

@@ -355,3 +355,58 @@ func TestVerify(t *testing.T) {
 		})
 	}
 }
+
+func TestRevokeEndsSessionsEverywhere(t *testing.T) {
+	t.Parallel()
+	e, _ := bootstrapped(t, map[string]string{"accounts.alice": "login", "accounts.ci": "apiKey"})
+	e.setPassword(t, "alice", "alice-password")
+	ctx := testContext(t)
+	m := session.NewManager(e.store, session.Options{})
+	other := session.NewManager(session.NewStore(e.kube, e.ns), session.Options{}) // another replica
+
+	ended, err := m.Login(ctx, "alice", "alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := m.Login(testContext(t), "alice", "alice-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Verify(ctx, ended); err != nil {
+		t.Fatalf("Verify before the logout: %v", err)
+	}
+	if err := m.Revoke(ctx, ended); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(ctx, ended); !errors.Is(err, session.ErrInvalidToken) {
+		t.Errorf("Verify(ended session) = %v, want ErrInvalidToken", err)
+	}
+	eventually(t, "other replica refuses the ended session", func() bool {
+		_, err := other.Verify(ctx, ended)
+		return errors.Is(err, session.ErrInvalidToken)
+	})
+	if kept == ended {
+		t.Fatal("two logins gave the same token")
+	}
+	if _, err := m.Verify(ctx, kept); err != nil {
+		t.Errorf("Verify(another session of the same user) = %v", err)
+	}
+	if err := m.Revoke(ctx, "not-a-token"); err != nil {
+		t.Errorf("Revoke(invalid token) = %v, want nil", err)
+	}
+
+	// An API token is revoked from its account, not by a logout.
+	token, err := m.Sign(ctx, "ci", 0, "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.AddToken(ctx, "ci", session.Token{ID: "t1", IssuedAt: time.Now().Unix()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Revoke(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(ctx, token); err != nil {
+		t.Errorf("Verify(API token after a logout with it) = %v", err)
+	}
+}

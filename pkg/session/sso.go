@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -57,7 +58,8 @@ func (m *Manager) SignSSO(ctx context.Context, subject string, groups []string, 
 			NotBefore: jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
-		Groups: groups,
+		Groups:    groups,
+		SessionID: rand.Text(),
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(key)
 	if err != nil {

@@ -62,6 +62,7 @@ type snapshot struct {
 	at         time.Time
 	signingKey []byte
 	accounts   accountSet
+	revoked    map[string]int64 // RevokedSessionsKey
 }
 
 // NewStore returns a Store for the accounts of namespace.
@@ -465,6 +466,7 @@ func (s *Store) fetch(ctx context.Context) (*snapshot, error) {
 		at:         at,
 		signingKey: slices.Clone(secretData[SigningKeyKey]),
 		accounts:   parseAccounts(cmData, secretData),
+		revoked:    parseRevoked(secretData[RevokedSessionsKey]),
 	}, nil
 }
 

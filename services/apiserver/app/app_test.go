@@ -74,6 +74,23 @@ func TestREST(t *testing.T) {
 		}
 	})
 
+	t.Run("logout ends the session", func(t *testing.T) {
+		token := f.login(t, "admin", f.adminPassword(t))
+		if code, body, _ := f.do(t, http.MethodGet, "/api/v1/session/userinfo", token, nil); code != http.StatusOK {
+			t.Fatalf("userinfo before the logout: %d %s", code, body)
+		}
+		code, body, h := f.do(t, http.MethodDelete, "/api/v1/session", token, nil)
+		if code != http.StatusOK || !strings.Contains(h.Get("Set-Cookie"), auth.CookieName+"=;") {
+			t.Fatalf("logout: %d %s cookie %q", code, body, h.Get("Set-Cookie"))
+		}
+		if code, body, _ := f.do(t, http.MethodGet, "/api/v1/applications", token, nil); code != http.StatusUnauthorized {
+			t.Errorf("a call with the ended session: %d %s, want 401", code, body)
+		}
+		if code, body, _ := f.do(t, http.MethodGet, "/api/v1/applications", admin, nil); code != http.StatusOK {
+			t.Errorf("another session of the same user after the logout: %d %s", code, body)
+		}
+	})
+
 	t.Run("list needs a token and filters by RBAC", func(t *testing.T) {
 		if code, body, _ := f.do(t, http.MethodGet, "/api/v1/applications", "", nil); code != http.StatusUnauthorized {
 			t.Errorf("without token: %d %s", code, body)

@@ -43,8 +43,14 @@ func (s *SessionServer) Create(ctx context.Context, req *apiv1.SessionServiceCre
 	return &apiv1.SessionServiceCreateResponse{Token: token}, nil
 }
 
-// Delete ends the caller's web session (the gateway clears the cookie).
-func (s *SessionServer) Delete(context.Context, *apiv1.SessionServiceDeleteRequest) (*apiv1.SessionServiceDeleteResponse, error) {
+// Delete ends the caller's session: its token is refused from then on (the gateway also clears the cookie).
+// An API token is not ended this way: delete it from its account or project.
+func (s *SessionServer) Delete(ctx context.Context, _ *apiv1.SessionServiceDeleteRequest) (*apiv1.SessionServiceDeleteResponse, error) {
+	if token := auth.TokenFromMetadata(ctx); token != "" {
+		if err := s.d.Sessions.Revoke(ctx, token); err != nil {
+			return nil, toStatus(ctx, s.d.Log, err)
+		}
+	}
 	return &apiv1.SessionServiceDeleteResponse{}, nil
 }
 

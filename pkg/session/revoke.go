@@ -1,0 +1,95 @@
+package session
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// RevokedSessionsKey is the key of argocd-secret that lists the sessions ended by a logout before their
+// expiry: a JSON object from a token digest to the token's expiry (Unix seconds). Entries leave once expired.
+const RevokedSessionsKey = "moor.revokedSessions"
+
+// maxRevoked bounds the list (about 45 bytes an entry, far under a Secret's 1 MiB). Sessions last a day by
+// default; when more than this many are ended within their lifetime, the ones closest to expiry go first.
+const maxRevoked = 10000
+
+// tokenDigest names a token in the revoked list without storing it: the first 16 bytes of its SHA-256.
+func tokenDigest(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:16])
+}
+
+func parseRevoked(data []byte) map[string]int64 {
+	if len(data) == 0 {
+		return nil
+	}
+	var m map[string]int64
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil // a damaged list revokes nothing; the next logout rewrites it
+	}
+	return m
+}
+
+// revoked reports whether token was ended by a logout.
+func (s *Store) revoked(ctx context.Context, token string) (bool, error) {
+	snap, err := s.current(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, ok := snap.revoked[tokenDigest(token)]
+	return ok, nil
+}
+
+// revoke adds token, which expires at exp, to the revoked list and drops expired entries.
+func (s *Store) revoke(ctx context.Context, token string, exp time.Time) error {
+	defer s.invalidate()
+	now := time.Now().Unix()
+	return s.updateSecret(ctx, func(data map[string][]byte) (bool, error) {
+		list := parseRevoked(data[RevokedSessionsKey])
+		if list == nil {
+			list = map[string]int64{}
+		}
+		maps.DeleteFunc(list, func(_ string, e int64) bool { return e <= now })
+		list[tokenDigest(token)] = exp.Unix()
+		if over := len(list) - maxRevoked; over > 0 {
+			keys := slices.SortedFunc(maps.Keys(list), func(a, b string) int { return cmp.Compare(list[a], list[b]) })
+			for _, k := range keys[:over] {
+				delete(list, k)
+			}
+		}
+		b, err := json.Marshal(list)
+		if err != nil {
+			return false, err
+		}
+		data[RevokedSessionsKey] = b
+		return true, nil
+	})
+}
+
+// Revoke ends a login or SSO session before its expiry (a logout): Verify refuses the token from then on, on
+// every replica within the store's cache time. API tokens are not ended this way (their account's token
+// list revokes them), and a token that is already invalid needs no revoking.
+func (m *Manager) Revoke(ctx context.Context, token string) error {
+	claims, err := m.Verify(ctx, token)
+	if errors.Is(err, ErrInvalidToken) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if claims.ID != "" || claims.ExpiresAt == nil {
+		return nil // an API token
+	}
+	if err := m.store.revoke(ctx, token, claims.ExpiresAt.Time); err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}

@@ -217,48 +217,6 @@ func TestREST(t *testing.T) {
 	})
 }
 
-func TestRBACMatrixGRPC(t *testing.T) {
-	f := start(t, defaultSettings(), false, fixtureApps()...)
-	tokens := map[string]string{
-		"admin":     f.login(t, "admin", f.adminPassword(t)),
-		"readonly":  f.login(t, "alice", userPassword),
-		"anonymous": "",
-	}
-	apps := apiv1.NewApplicationServiceClient(f.conn)
-	calls := map[string]func(ctx contextT) error{
-		"List": func(ctx contextT) error { _, err := apps.List(ctx, &apiv1.ApplicationServiceListRequest{}); return err },
-		"Get": func(ctx contextT) error {
-			_, err := apps.Get(ctx, &apiv1.ApplicationServiceGetRequest{Name: "guestbook"})
-			return err
-		},
-		"Sync": func(ctx contextT) error {
-			_, err := apps.Sync(ctx, &apiv1.ApplicationServiceSyncRequest{Name: "matrix", DryRun: true})
-			return err
-		},
-		"Version": func(ctx contextT) error {
-			_, err := apiv1.NewVersionServiceClient(f.conn).Version(ctx, &apiv1.VersionServiceVersionRequest{})
-			return err
-		},
-		"Unimplemented": func(ctx contextT) error {
-			_, err := apiv1.NewApplicationSetServiceClient(f.conn).List(ctx, &apiv1.ApplicationSetServiceListRequest{})
-			return err
-		},
-	}
-	want := map[string]map[string]codes.Code{
-		"admin":     {"List": codes.OK, "Get": codes.OK, "Sync": codes.OK, "Version": codes.OK, "Unimplemented": codes.Unimplemented},
-		"readonly":  {"List": codes.OK, "Get": codes.OK, "Sync": codes.PermissionDenied, "Version": codes.OK, "Unimplemented": codes.Unimplemented},
-		"anonymous": {"List": codes.Unauthenticated, "Get": codes.Unauthenticated, "Sync": codes.Unauthenticated, "Version": codes.OK, "Unimplemented": codes.Unauthenticated},
-	}
-	for _, who := range []string{"readonly", "anonymous", "admin"} { // admin last: its sync writes the operation
-		for _, call := range []string{"List", "Get", "Sync", "Version", "Unimplemented"} {
-			err := calls[call](bearer(t.Context(), tokens[who]))
-			if got := status.Code(err); got != want[who][call] {
-				t.Errorf("%s %s: %v, want %v", who, call, err, want[who][call])
-			}
-		}
-	}
-}
-
 func TestAnonymousAccess(t *testing.T) {
 	s := defaultSettings()
 	s.cm["users.anonymous.enabled"] = "true"

@@ -92,6 +92,8 @@ func createApps(t testing.TB, client versioned.Interface, ns string, apps ...*v1
 // settings are argocd-cm, argocd-rbac-cm and the webhook secret written before the server starts.
 type settings struct {
 	cm, rbac map[string]string
+	// repoServer is the repo-server's address; "" is an unreachable one.
+	repoServer string
 }
 
 func defaultSettings() settings {
@@ -136,6 +138,9 @@ func start(t testing.TB, s settings, tlsOn bool, apps ...*v1alpha1.Application) 
 
 	opts := app.NewOptions()
 	opts.Namespace, opts.RepoServer, opts.Insecure = ns, "127.0.0.1:1", !tlsOn
+	if s.repoServer != "" {
+		opts.RepoServer = s.repoServer
+	}
 	opts.ShutdownGrace = 2 * time.Second
 	a, err := app.New(opts, kc.Config, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

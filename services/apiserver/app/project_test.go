@@ -332,3 +332,44 @@ func jsonNumber(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+func TestApplicationSyncWindows(t *testing.T) {
+	f := start(t, defaultSettings(), false, newApp("team-a-app", inProject("team-a")), newApp("other", inProject("team-a")))
+	proj, err := f.client.ArgoprojV1alpha1().AppProjects(f.ns).Get(t.Context(), "team-a", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj.Spec.SyncWindows = v1alpha1.SyncWindows{
+		{Kind: "deny", Schedule: "* * * * *", Duration: "1h", Applications: []string{"team-a-*"}},
+		{Kind: "allow", Schedule: "0 3 * * *", Duration: "1m", Applications: []string{"nothing-*"}},
+	}
+	if _, err := f.client.ArgoprojV1alpha1().AppProjects(f.ns).Update(t.Context(), proj, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	admin := f.login(t, "admin", f.adminPassword(t))
+	var res struct {
+		ActiveWindows   []map[string]any
+		AssignedWindows []map[string]any
+		CanSync         bool
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, body, _ := f.do(t, http.MethodGet, "/api/v1/applications/team-a-app/syncwindows", admin, nil)
+		if code != http.StatusOK {
+			t.Fatalf("syncwindows: %d %s", code, body)
+		}
+		res.ActiveWindows, res.AssignedWindows, res.CanSync = nil, nil, false
+		if err := json.Unmarshal(body, &res); err != nil {
+			t.Fatal(err)
+		}
+		if len(res.AssignedWindows) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(res.AssignedWindows) != 1 || len(res.ActiveWindows) != 1 || res.CanSync || res.ActiveWindows[0]["kind"] != "deny" {
+		t.Errorf("team-a-app windows = %+v, want the deny window assigned and active, no sync", res)
+	}
+	code, body, _ := f.do(t, http.MethodGet, "/api/v1/applications/other/syncwindows", admin, nil)
+	if code != http.StatusOK || !strings.Contains(string(body), `"canSync":true`) {
+		t.Errorf("other: %d %s, want canSync and no windows", code, body)
+	}
+}

@@ -60,3 +60,9 @@ func hasAccounts(data map[string]string) bool {
 	}
 	return false
 }
+
+// GetPlugins lists the config management plugins. Moor renders Helm, Kustomize, Jsonnet and plain manifests
+// in-process and runs no plugin sidecars, so the list is empty.
+func (s *SettingsServer) GetPlugins(context.Context, *apiv1.SettingsServiceGetPluginsRequest) (*apiv1.SettingsServiceGetPluginsResponse, error) {
+	return &apiv1.SettingsServiceGetPluginsResponse{}, nil
+}

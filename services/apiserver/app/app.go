@@ -173,6 +173,7 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*App, error) {
 		AppState:  appstate.New(stateCache),
 		Apps:      apps.Lister().Applications(opts.Namespace),
 		Projects:  projects.Lister().AppProjects(opts.Namespace),
+		AppSets:   a.moorInf.Argoproj().V1alpha1().ApplicationSets().Lister().ApplicationSets(opts.Namespace),
 		Enforcer:  a.enforcer.Load,
 		Sessions:  a.sessions,
 		Accounts:  a.store,

@@ -41,6 +41,8 @@ type Deps struct {
 	AppState *appstate.Store
 	Apps     listers.ApplicationNamespaceLister
 	Projects listers.AppProjectNamespaceLister
+	// AppSets caches the ApplicationSets; nil reads them from the API server.
+	AppSets listers.ApplicationSetNamespaceLister
 	// Enforcer returns the current RBAC enforcer (rebuilt off the request path when the policy changes).
 	Enforcer func() *rbac.Enforcer
 	Sessions *session.Manager
@@ -140,9 +142,7 @@ func Register(s *grpc.Server, d Deps) *ApplicationServer {
 	apiv1.RegisterSettingsServiceServer(s, &SettingsServer{core: c})
 	apiv1.RegisterVersionServiceServer(s, &VersionServer{})
 	apiv1.RegisterAccountServiceServer(s, &AccountServer{core: c})
-	apiv1.RegisterApplicationSetServiceServer(s, struct {
-		apiv1.UnimplementedApplicationSetServiceServer
-	}{})
+	apiv1.RegisterApplicationSetServiceServer(s, &ApplicationSetServer{core: c})
 	apiv1.RegisterClusterServiceServer(s, &ClusterServer{core: c})
 	apiv1.RegisterRepositoryServiceServer(s, &RepositoryServer{core: c})
 	apiv1.RegisterRepoCredsServiceServer(s, &RepoCredsServer{core: c})

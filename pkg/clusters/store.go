@@ -1,6 +1,7 @@
 package clusters
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -111,6 +112,8 @@ func (s *Store) Create(ctx context.Context, c *Cluster, upsert bool) (*Cluster, 
 	for attempt := 0; ; attempt++ {
 		existing, err := s.find(ctx, server)
 		switch {
+		case err == nil && !upsert && sameData(existing, c):
+			return FromSecret(existing) // as Argo CD: creating what exists already is no error
 		case err == nil && !upsert:
 			return nil, fmt.Errorf("%w: %s (secret %s)", ErrAlreadyExists, server, existing.Name)
 		case err == nil:
@@ -136,6 +139,15 @@ func (s *Store) Create(ctx context.Context, c *Cluster, upsert bool) (*Cluster, 
 		}
 		return FromSecret(created)
 	}
+}
+
+// sameData reports whether writing c would store exactly what sec holds.
+func sameData(sec *corev1.Secret, c *Cluster) bool {
+	probe := &corev1.Secret{}
+	if err := write(probe, c); err != nil {
+		return false
+	}
+	return maps.EqualFunc(probe.Data, sec.Data, bytes.Equal)
 }
 
 // Update replaces the stored fields of the Secret for c.Server with c's: an empty field removes its key,

@@ -1,12 +1,14 @@
 package repocreds
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"sort"
 	"strconv"
@@ -111,6 +113,8 @@ func (s *Store) Create(ctx context.Context, kind string, r *Repository, upsert b
 	for attempt := 0; ; attempt++ {
 		existing, err := s.find(ctx, kind, r.URL)
 		switch {
+		case err == nil && !upsert && sameData(existing, kind, r):
+			return fromSecret(existing, kind) // as Argo CD: creating what exists already is no error
 		case err == nil && !upsert:
 			return nil, fmt.Errorf("%w: %s (secret %s)", ErrAlreadyExists, git.RedactURL(r.URL), existing.Name)
 		case err == nil:
@@ -138,6 +142,13 @@ func (s *Store) Create(ctx context.Context, kind string, r *Repository, upsert b
 		}
 		return fromSecret(created, kind)
 	}
+}
+
+// sameData reports whether writing r would store exactly what sec holds.
+func sameData(sec *corev1.Secret, kind string, r *Repository) bool {
+	probe := &corev1.Secret{Data: map[string][]byte{}}
+	write(probe, kind, r)
+	return maps.EqualFunc(probe.Data, sec.Data, bytes.Equal)
 }
 
 // Update replaces the stored fields of the Secret of kind for r.URL with r's: an empty field removes its key.

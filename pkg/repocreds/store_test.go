@@ -342,6 +342,24 @@ func TestStoreCreateUpsert(t *testing.T) {
 			}
 		})
 	}
+	// Creating again exactly what is stored answers the stored repository, as in Argo CD; a difference is
+	// still refused.
+	fresh := &repocreds.Repository{URL: "https://h.example.com/org/other", Git: git.Repo{Username: "c", Password: "pc"}}
+	first, err := f.store.Create(t.Context(), kind, fresh, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.store.Create(t.Context(), kind, fresh, false)
+	if err != nil || again.SecretName != first.SecretName {
+		t.Errorf("Create of an identical repository = %+v, %v; want the stored one", again, err)
+	}
+	fresh.Git.Password = "changed"
+	if _, err := f.store.Create(t.Context(), kind, fresh, false); !errors.Is(err, repocreds.ErrAlreadyExists) {
+		t.Errorf("Create of a different repository at the same URL = %v, want ErrAlreadyExists", err)
+	}
+	if err := f.store.Delete(t.Context(), kind, fresh.URL); err != nil {
+		t.Fatal(err)
+	}
 	sec := f.secret(t, "hand-written")
 	if sec.Labels["team"] != "a" || sec.Annotations["owner"] != "alice" || string(sec.Data["gcpServiceAccountKey"]) != "{}" {
 		t.Errorf("user data lost: labels %v annotations %v keys %d", sec.Labels, sec.Annotations, len(sec.Data))

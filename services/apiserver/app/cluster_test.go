@@ -60,8 +60,13 @@ func TestClusters(t *testing.T) {
 		t.Fatalf("create: %d %s", code, resp)
 	}
 	code, resp, _ = f.do(t, http.MethodPost, "/api/v1/clusters", admin, body)
+	if code != http.StatusOK {
+		t.Fatalf("create the same again: %d %s, want 200 (as Argo CD)", code, resp)
+	}
+	changed := map[string]any{"server": server, "name": "prod", "config": map[string]any{"bearerToken": token + "-other"}}
+	code, resp, _ = f.do(t, http.MethodPost, "/api/v1/clusters", admin, changed)
 	if code != http.StatusConflict {
-		t.Fatalf("create again: %d %s, want 409", code, resp)
+		t.Fatalf("create a different one at the same server: %d %s, want 409", code, resp)
 	}
 	code, resp, _ = f.do(t, http.MethodPost, "/api/v1/clusters", admin, map[string]any{"server": "not a url"})
 	if code != http.StatusBadRequest || !strings.Contains(string(resp), "server") {

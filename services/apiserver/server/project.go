@@ -64,7 +64,8 @@ func (s *ProjectServer) Get(ctx context.Context, req *apiv1.ProjectServiceGetReq
 	if err := s.authorize(ctx, rbac.ResourceProjects, rbac.ActionGet, req.GetName()); err != nil {
 		return nil, err
 	}
-	p, err := s.d.Projects.Get(req.GetName())
+	// From the API server, not the informer cache: a Get right after a write must see it.
+	p, err := s.d.Client.ArgoprojV1alpha1().AppProjects(s.d.Namespace).Get(ctx, req.GetName(), getOpts)
 	if apierrors.IsNotFound(err) {
 		return nil, status.Errorf(codes.NotFound, "project %q not found", req.GetName())
 	}

@@ -26,13 +26,13 @@ import (
 type access int
 
 const (
-	public   access = iota // anyone, without a token
-	anyUser                // any authenticated caller; lists and watches filter what they return
-	reader                 // admin and readonly; a project role of another project is refused
-	writer                 // admin only
-	projRead               // admin, readonly and the team-a project role (the object is in team-a)
-	projWrite              // admin and the team-a project role
-	unimpl                 // not served yet: Unimplemented after authentication
+	public    access = iota // anyone, without a token
+	anyUser                 // any authenticated caller; lists and watches filter what they return
+	reader                  // admin and readonly; a project role of another project is refused
+	writer                  // admin only
+	projRead                // admin, readonly and the team-a project role (the object is in team-a)
+	projWrite               // admin and the team-a project role
+	unimpl                  // not served yet: Unimplemented after authentication
 )
 
 // matrixCall is one RPC of the matrix with a request that names fixture objects, in JSON.

@@ -88,9 +88,21 @@ func TestClusters(t *testing.T) {
 	if err != nil || c.GetCluster().GetServer() != server || c.GetCluster().GetConfig().GetBearerToken() != "" {
 		t.Fatalf("get by name: %v, %v", c, err)
 	}
+	if st := c.GetCluster().GetInfo().GetConnectionState(); st.GetStatus() != "Failed" || strings.Contains(st.GetMessage(), token) {
+		t.Errorf("an unreachable cluster's connection state = %v, want Failed without the token", st)
+	}
 	code, resp, _ = f.do(t, http.MethodGet, "/api/v1/clusters/"+url.PathEscape(clusters.InClusterServer), readonly, nil)
 	if code != http.StatusOK || !strings.Contains(string(resp), clusters.InClusterName) {
 		t.Fatalf("get in-cluster: %d %s", code, resp)
+	}
+	var in struct {
+		Info struct {
+			ConnectionState struct{ Status string }
+			ServerVersion   string
+		}
+	}
+	if err := json.Unmarshal(resp, &in); err != nil || in.Info.ConnectionState.Status != "Successful" || !strings.HasPrefix(in.Info.ServerVersion, "v1.") {
+		t.Errorf("in-cluster info = %+v (%v), want Successful and the server's version", in.Info, err)
 	}
 
 	_, err = apiv1.NewClusterServiceClient(f.conn).Delete(bearer(t.Context(), readonly), &apiv1.ClusterServiceDeleteRequest{Id: &apiv1.ClusterID{Value: server}})

@@ -19,6 +19,7 @@ import (
 type ClusterServer struct {
 	apiv1.UnimplementedClusterServiceServer
 	*core
+	probes clusterProber
 }
 
 // keyInClusterEnabled is the argocd-cm key that turns the in-cluster destination off.
@@ -88,6 +89,7 @@ func (s *ClusterServer) List(ctx context.Context, req *apiv1.ClusterServiceListR
 		}
 	}
 	out := &apiv1.ClusterList{Metadata: &apiv1.ListMeta{}, Items: []*apiv1.Cluster{}}
+	var shown []*clusters.Cluster
 	for _, c := range list {
 		if server != "" && strings.TrimSuffix(server, "/") != c.Server || name != "" && name != c.Name {
 			continue
@@ -95,8 +97,10 @@ func (s *ClusterServer) List(ctx context.Context, req *apiv1.ClusterServiceListR
 		if !s.allowed(ctx, rbac.ResourceClusters, rbac.ActionGet, clusterObject(c)) {
 			continue
 		}
+		shown = append(shown, c)
 		out.Items = append(out.Items, clusterToAPI(c))
 	}
+	s.withInfo(shown, out.Items)
 	return &apiv1.ClusterServiceListResponse{List: out}, nil
 }
 
@@ -144,7 +148,9 @@ func (s *ClusterServer) Get(ctx context.Context, req *apiv1.ClusterServiceGetReq
 	if err != nil {
 		return nil, err
 	}
-	return &apiv1.ClusterServiceGetResponse{Cluster: clusterToAPI(c)}, nil
+	out := clusterToAPI(c)
+	s.withInfo([]*clusters.Cluster{c}, []*apiv1.Cluster{out})
+	return &apiv1.ClusterServiceGetResponse{Cluster: out}, nil
 }
 
 // Create stores a cluster; with upsert it replaces an existing one.

@@ -21,11 +21,11 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0   success
-  1   command-specific: 'app diff' found differences, 'app wait' timed out
+  1   command-specific: 'app diff' found differences, 'app wait' or 'app sync' timed out
   11  the server could not be reached
   12  the server refused the request (validation, permission, conflict)
   13  the named object does not exist
-  20  any other error (bad flags or arguments, local files)`
+  20  any other error (bad flags or arguments, local files, a sync that failed, any error of 'app diff')`
 
 // ExitError carries an exit code and a one-line message with an optional hint.
 type ExitError struct {
@@ -58,12 +58,28 @@ func Explain(err error) (string, int) {
 		if _, ok := status.FromError(ee.Err); !ok {
 			return ee.Error(), ee.Code
 		}
+		// A server error under an explicit code (e.g. `app diff` maps every error to 20): the server's
+		// message and hint, the caller's code.
+		msg, _ := explainStatus(ee.Err)
+		return msg, ee.Code
 	}
+	return explainStatus(err)
+}
+
+// explainStatus explains an error that may carry a gRPC status.
+func explainStatus(err error) (string, int) {
 	st, ok := status.FromError(err) // finds a status wrapped with %w too
 	if !ok {
 		return oneLine(err.Error()), ExitGeneric
 	}
 	msg := oneLine(st.Message())
+	// A wrapped status reads "context: rpc error: code = X desc = message"; keep the context and the message.
+	var inner interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &inner) && inner.GRPCStatus() != nil {
+		if e, ok := inner.(error); ok {
+			msg = oneLine(strings.Replace(err.Error(), e.Error(), inner.GRPCStatus().Message(), 1))
+		}
+	}
 	switch st.Code() {
 	case codes.Unavailable:
 		return "cannot reach the server: " + msg + " (check --server, and --plaintext or --insecure)", ExitConnectionFailure

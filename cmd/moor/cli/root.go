@@ -20,5 +20,13 @@ func NewRootCommand() *cobra.Command {
 	g.bind(root.PersistentFlags())
 	root.AddCommand(newVersionCommand(g))
 	root.AddCommand(newAdminCommand())
+	root.AddCommand(newLoginCommand(g), newLogoutCommand(g), newContextCommand(g))
+	root.AddCommand(newAppCommand(g))
+	root.AddCommand(newProjCommand(g))
+	root.AddCommand(newRepoCommand(g))
+	root.AddCommand(newRepoCredsCommand(g))
+	root.AddCommand(newClusterCommand(g))
+	root.AddCommand(newAccountCommand(g))
+	root.AddCommand(newCompletionCommand())
 	return root
 }

@@ -1,0 +1,353 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	apiv1 "github.com/moorcd/moor/pkg/api/moor/api/v1"
+)
+
+// loginFlags are the flags of `moor login` (argocd's).
+type loginFlags struct {
+	username, password, name string
+	sso, skipTestTLS         bool
+	ssoPort                  int
+}
+
+func newLoginCommand(g *globalOptions) *cobra.Command {
+	var o loginFlags
+	cmd := &cobra.Command{
+		Use:   "login SERVER",
+		Short: "Log in to moor-server and save the session in a context of the config file",
+		Long: `Log in to moor-server with a local account (prompting for what --username and --password do not give;
+the password without echo on a terminal) or with --sso, and save the session token in the config file
+under a context (named after the server, or --name), which becomes the current one.
+
+Without --plaintext or --insecure, login first checks how the server speaks: a server without TLS (started
+with --insecure) is used in plaintext, and a certificate the system does not trust is refused unless
+--insecure is given. --skip-test-tls skips the check.
+
+--sso opens the server's /auth/login in a browser (OIDC, argocd-cm oidc.config). moor-server sends the
+browser back to its own origin only and keeps the session in the HttpOnly cookie argocd.token, so it cannot
+hand the session to a loopback listener of the CLI as argocd's does: after logging in, copy the value of
+that cookie from the browser's developer tools and paste it when asked (or pipe it on standard input).
+--sso-port is accepted for compatibility with argocd scripts and not used.`,
+		Example: `  moor login localhost:8080 --plaintext --username admin
+  moor login moor.example.com --name prod --sso
+  echo "$PASSWORD" | moor login moor.example.com --username ci`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			server := g.server
+			if len(args) == 1 {
+				server = args[0]
+			}
+			if server == "" {
+				server = os.Getenv("MOOR_SERVER")
+			}
+			if server == "" {
+				return usageErrorf("name the server: moor login SERVER")
+			}
+			return runLogin(cmd, g, server, &o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.username, "username", "", "user name (prompted for when not given)")
+	f.StringVar(&o.password, "password", "", "password (prompted for when not given; prefer the prompt or standard input)")
+	f.StringVar(&o.name, "name", "", "name of the context to save (default: the server address)")
+	f.BoolVar(&o.sso, "sso", false, "log in through the server's SSO (OIDC) in a browser")
+	f.IntVar(&o.ssoPort, "sso-port", 8085, "accepted for argocd compatibility; unused (see above)")
+	f.BoolVar(&o.skipTestTLS, "skip-test-tls", false, "do not check whether the server speaks TLS")
+	return cmd
+}
+
+func runLogin(cmd *cobra.Command, g *globalOptions, server string, o *loginFlags) error {
+	ctx := cmd.Context()
+	t := target{ServerConfig: ServerConfig{Server: server, Insecure: g.insecure, PlainText: g.plaintext}}
+	switch {
+	case strings.HasPrefix(server, "http://"):
+		t.PlainText = true
+	case strings.HasPrefix(server, "https://"):
+		if t.PlainText {
+			return usageErrorf("--plaintext with an https:// server")
+		}
+	}
+	t.Server = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(server, "https://"), "http://"), "/")
+	if !t.PlainText && !o.skipTestTLS {
+		plain, err := probeTLS(ctx, t.Server, t.Insecure)
+		if err != nil {
+			return err
+		}
+		if plain {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s does not speak TLS: using plaintext (pass --plaintext to skip this check)\n", t.Server)
+			t.PlainText = true
+		}
+	}
+	in := bufio.NewReader(cmd.InOrStdin())
+	var token, user string
+	if o.sso {
+		var err error
+		if token, user, err = ssoLogin(ctx, cmd, t, in); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if token, user, err = passwordLogin(ctx, cmd, t, in, o); err != nil {
+			return err
+		}
+	}
+	path, cfg, err := g.configFile()
+	if err != nil {
+		return err
+	}
+	name := o.name
+	if name == "" {
+		name = t.Server
+	}
+	cfg.Upsert(name, t.ServerConfig, token)
+	if err := cfg.Write(path); err != nil {
+		return fmt.Errorf("saving the session: %w", err)
+	}
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "'%s:login' logged in successfully\n", user)
+	fmt.Fprintf(w, "Context '%s' updated\n", name)
+	return nil
+}
+
+// probeTLS reports whether server answers without TLS. A certificate the system does not trust is an error
+// unless insecure.
+func probeTLS(ctx context.Context, server string, insecure bool) (plaintext bool, err error) {
+	host := server
+	if _, _, err := net.SplitHostPort(server); err != nil {
+		host = net.JoinHostPort(server, "443")
+	}
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: &tls.Config{
+		InsecureSkipVerify: insecure, //nolint:gosec // only with --insecure
+		MinVersion:         tls.VersionTLS12,
+	}}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err == nil {
+		_ = conn.Close()
+		return false, nil
+	}
+	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
+		return true, nil
+	}
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var hostname x509.HostnameError
+	if errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &hostname) {
+		return false, &ExitError{Code: ExitConnectionFailure, Err: fmt.Errorf("%s: %w", server, err),
+			Hint: "pass --insecure to accept this certificate"}
+	}
+	if _, ok := errors.AsType[*net.OpError](err); ok || errors.Is(err, context.DeadlineExceeded) {
+		return false, &ExitError{Code: ExitConnectionFailure, Err: fmt.Errorf("cannot reach %s: %w", server, err),
+			Hint: "check the address and that moor-server runs"}
+	}
+	return false, &ExitError{Code: ExitConnectionFailure, Err: fmt.Errorf("%s: %w", server, err)}
+}
+
+func passwordLogin(ctx context.Context, cmd *cobra.Command, t target, in *bufio.Reader, o *loginFlags) (token, user string, err error) {
+	errOut := cmd.ErrOrStderr()
+	user = o.username
+	if user == "" {
+		if user, err = loginPromptLine(in, errOut, "Username: "); err != nil {
+			return "", "", err
+		}
+	}
+	password := o.password
+	if password == "" {
+		if password, err = loginPromptSecret(cmd.InOrStdin(), in, errOut, "Password: "); err != nil {
+			return "", "", err
+		}
+	}
+	if user == "" || password == "" {
+		return "", "", usageErrorf("a user name and a password are needed (or --sso)")
+	}
+	conn, err := dial(target{ServerConfig: t.ServerConfig})
+	if err != nil {
+		return "", "", err
+	}
+	defer conn.Close()
+	resp, err := apiv1.NewSessionServiceClient(conn).Create(ctx, &apiv1.SessionServiceCreateRequest{Username: user, Password: password})
+	if err != nil {
+		return "", "", fmt.Errorf("login: %w", err)
+	}
+	return resp.GetToken(), user, nil
+}
+
+// ssoLogin opens the server's SSO login in a browser and takes the session token the user pastes.
+func ssoLogin(ctx context.Context, cmd *cobra.Command, t target, in *bufio.Reader) (token, user string, err error) {
+	conn, err := dial(target{ServerConfig: t.ServerConfig})
+	if err != nil {
+		return "", "", err
+	}
+	defer conn.Close()
+	settings, err := apiv1.NewSettingsServiceClient(conn).Get(ctx, &apiv1.SettingsServiceGetRequest{})
+	if err != nil {
+		return "", "", fmt.Errorf("reading the server's settings: %w", err)
+	}
+	st := settings.GetSettings()
+	if st.GetOidcConfig().GetIssuer() == "" {
+		return "", "", exitf(ExitAPIError, "SSO is not configured on %s (argocd-cm oidc.config)", t.Server)
+	}
+	base := st.GetUrl()
+	if base == "" {
+		scheme := "https"
+		if t.PlainText {
+			scheme = "http"
+		}
+		base = scheme + "://" + t.Server
+	}
+	loginURL := strings.TrimSuffix(base, "/") + "/auth/login?return_url=" + url.QueryEscape("/")
+	errOut := cmd.ErrOrStderr()
+	fmt.Fprintf(errOut, "Log in with %s at:\n  %s\n", loginOrDefault(st.GetOidcConfig().GetName(), "SSO"), loginURL)
+	if isTerminal(cmd.OutOrStdout()) {
+		if err := loginOpenBrowser(loginURL); err == nil {
+			fmt.Fprintln(errOut, "(opened in your browser)")
+		}
+	}
+	fmt.Fprintln(errOut, "Then copy the value of the cookie argocd.token from the browser's developer tools (Storage or Application → Cookies) and paste it here.")
+	token, err = loginPromptSecret(cmd.InOrStdin(), in, errOut, "Session token: ")
+	if err != nil {
+		return "", "", err
+	}
+	token = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(token), "argocd.token="))
+	if token == "" {
+		return "", "", usageErrorf("no session token given")
+	}
+	if _, err := apiv1.NewSessionServiceClient(conn).Create(ctx, &apiv1.SessionServiceCreateRequest{Token: token}); err != nil {
+		return "", "", fmt.Errorf("checking the session token: %w", err)
+	}
+	authed, err := dial(target{ServerConfig: t.ServerConfig, Token: token})
+	if err != nil {
+		return "", "", err
+	}
+	defer authed.Close()
+	info, err := apiv1.NewSessionServiceClient(authed).GetUserInfo(ctx, &apiv1.SessionServiceGetUserInfoRequest{})
+	if err != nil {
+		return "", "", err
+	}
+	return token, info.GetUsername(), nil
+}
+
+func loginOrDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// loginOpenBrowser opens u in the user's browser.
+func loginOpenBrowser(u string) error {
+	var c *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		c = exec.Command("open", u)
+	case "windows":
+		c = exec.Command("rundll32", "url.dll,FileProtocolHandler", u)
+	default:
+		c = exec.Command("xdg-open", u)
+	}
+	if err := c.Start(); err != nil {
+		return err
+	}
+	go func() { _ = c.Wait() }()
+	return nil
+}
+
+// loginPromptLine asks on out and reads one line from in.
+func loginPromptLine(in *bufio.Reader, out io.Writer, prompt string) (string, error) {
+	fmt.Fprint(out, prompt)
+	line, err := in.ReadString('\n')
+	if err != nil && (!errors.Is(err, io.EOF) || line == "") {
+		fmt.Fprintln(out)
+		return "", usageErrorf("no answer on standard input to %q", strings.TrimSpace(prompt))
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// loginPromptSecret reads a secret: without echo when stdin is a terminal, else one line of in.
+func loginPromptSecret(stdin io.Reader, in *bufio.Reader, out io.Writer, prompt string) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(out, prompt)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(out)
+		if err != nil {
+			return "", fmt.Errorf("reading the answer: %w", err)
+		}
+		return string(b), nil
+	}
+	line, err := loginPromptLine(in, out, prompt)
+	if err != nil {
+		return "", err
+	}
+	if !isTerminal(out) {
+		fmt.Fprintln(out)
+	}
+	return line, nil
+}
+
+func newLogoutCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout [CONTEXT]",
+		Short: "End the session of a context (the current one by default) and forget its token",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, cfg, err := g.configFile()
+			if err != nil {
+				return err
+			}
+			name := cfg.CurrentContext
+			if g.context != "" {
+				name = g.context
+			}
+			if len(args) == 1 {
+				name = args[0]
+			}
+			if name == "" {
+				return usageErrorf("no current context: name one (see 'moor context')")
+			}
+			ref, srv, user, ok := cfg.Context(name)
+			if !ok {
+				return exitf(ExitNotFound, "no context %q in %s (see 'moor context')", name, path)
+			}
+			if user.AuthToken != "" {
+				if conn, err := dial(target{ServerConfig: srv, Token: user.AuthToken}); err == nil {
+					ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+					if _, err := apiv1.NewSessionServiceClient(conn).Delete(ctx, &apiv1.SessionServiceDeleteRequest{}); err != nil {
+						msg, _ := Explain(err)
+						fmt.Fprintf(cmd.ErrOrStderr(), "warning: the server did not end the session: %s\n", msg)
+					}
+					cancel()
+					_ = conn.Close()
+				}
+			}
+			if i := slices.IndexFunc(cfg.Users, func(u UserConfig) bool { return u.Name == ref.User }); i >= 0 {
+				cfg.Users[i].AuthToken = ""
+			}
+			if err := cfg.Write(path); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Logged out from '%s'\n", name)
+			return nil
+		},
+	}
+}

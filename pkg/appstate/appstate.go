@@ -31,11 +31,21 @@ type Store struct {
 	cache *cache.Cache
 
 	mu   sync.Mutex
-	last map[string][32]byte // by key: hash of what was last written, so unchanged states cost no write
+	last map[string]written // by key: what was last written, so unchanged states cost no write
 }
 
+// written is a digest of a published value and when it was written.
+type written struct {
+	sum [32]byte
+	at  time.Time
+}
+
+// rewriteAfter is how old a write may be before an unchanged state is written again: a Redis that lost its
+// data (flushed, restarted without persistence) has every state back within it.
+const rewriteAfter = time.Minute
+
 // New returns a Store over c.
-func New(c *cache.Cache) *Store { return &Store{cache: c, last: map[string][32]byte{}} }
+func New(c *cache.Cache) *Store { return &Store{cache: c, last: map[string]written{}} }
 
 func treeKey(ns, app string) string    { return "appstate:tree:" + ns + "/" + app }
 func managedKey(ns, app string) string { return "appstate:managed:" + ns + "/" + app }
@@ -56,12 +66,16 @@ func (s *Store) Publish(ctx context.Context, ns, app string, st *State) error {
 }
 
 func (s *Store) put(ctx context.Context, key string, val []byte) {
-	sum := sha256.Sum256(val)
+	now := time.Now()
+	w := written{sum: sha256.Sum256(val), at: now}
 	s.mu.Lock()
-	same := s.last[key] == sum
-	s.last[key] = sum
+	prev, ok := s.last[key]
+	fresh := ok && prev.sum == w.sum && now.Sub(prev.at) < rewriteAfter
+	if !fresh {
+		s.last[key] = w
+	}
 	s.mu.Unlock()
-	if !same {
+	if !fresh {
 		s.cache.Set(ctx, key, val, TTL)
 	}
 }
@@ -78,7 +92,7 @@ func (s *Store) Delete(ctx context.Context, ns, app string) {
 
 // Tree reads an app's resource tree; ok is false when none was published.
 func (s *Store) Tree(ctx context.Context, ns, app string) (*apiv1.ApplicationTree, bool, error) {
-	b, ok := s.cache.Get(ctx, treeKey(ns, app))
+	b, ok := s.cache.GetLatest(ctx, treeKey(ns, app))
 	if !ok {
 		return nil, false, nil
 	}
@@ -91,7 +105,7 @@ func (s *Store) Tree(ctx context.Context, ns, app string) (*apiv1.ApplicationTre
 
 // Managed reads an app's managed resources; ok is false when none were published.
 func (s *Store) Managed(ctx context.Context, ns, app string) ([]*apiv1.ResourceDiff, bool, error) {
-	b, ok := s.cache.Get(ctx, managedKey(ns, app))
+	b, ok := s.cache.GetLatest(ctx, managedKey(ns, app))
 	if !ok {
 		return nil, false, nil
 	}

@@ -86,6 +86,28 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool) {
 	return e.value, true
 }
 
+// GetLatest is Get for a key whose value another process replaces (published state, not content named by
+// its hash): with Redis it asks Redis every time and keeps no copy in process, so a replacement shows at
+// once; when Redis has nothing, or without Redis, it reads the in-process level, where this process's own
+// Set put the value.
+func (c *Cache) GetLatest(ctx context.Context, key string) ([]byte, bool) {
+	if c.l2 != nil {
+		e, ok := c.l2.get(ctx, key)
+		if ok {
+			c.m.l2Hit.Inc()
+			if e.neg != nil {
+				return nil, false
+			}
+			return e.value, true
+		}
+		c.m.l2Miss.Inc()
+	}
+	if e, ok := c.getL1(key); ok && e.neg == nil {
+		return e.value, true
+	}
+	return nil, false
+}
+
 // Set stores a copy of value under key in both levels for ttl (ttl <= 0: until evicted). A value larger
 // than the in-process budget goes to Redis only.
 func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Duration) {

@@ -249,3 +249,23 @@ func TestRedisLoggerAdapter(t *testing.T) {
 		t.Fatalf("log line %q", sb.String())
 	}
 }
+
+func TestGetLatestSeesAnotherInstancesReplacement(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	a := newCache(t, redisOptions(srv))
+	b := newCache(t, redisOptions(srv))
+	a.Set(t.Context(), "state:app", []byte("v1"), time.Hour)
+	if v, ok := b.Get(t.Context(), "state:app"); !ok || string(v) != "v1" { // fills B's in-process level
+		t.Fatalf("B Get = %q %v", v, ok)
+	}
+	a.Set(t.Context(), "state:app", []byte("v2"), time.Hour)
+	if v, ok := b.GetLatest(t.Context(), "state:app"); !ok || string(v) != "v2" {
+		t.Errorf("B GetLatest = %q %v, want v2", v, ok)
+	}
+	// Redis loses its data: the writer still reads its own value.
+	redisClient(t, srv).FlushAll(t.Context())
+	if v, ok := a.GetLatest(t.Context(), "state:app"); !ok || string(v) != "v2" {
+		t.Errorf("A GetLatest after a flush = %q %v, want its own v2", v, ok)
+	}
+}

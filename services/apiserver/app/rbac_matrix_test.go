@@ -147,7 +147,7 @@ var matrixCalls = []matrixCall{
 	{"ProjectService/DeleteToken", writer, `{"project":"default","role":"matrix","iat":"1"}`},
 
 	// Deletions, then the logout.
-	{"ApplicationService/Delete", writer, `{"name":"other-repo"}`},
+	{"ApplicationService/Delete", writer, `{"name":"other-repo","cascade":false}`},
 	{"ApplicationSetService/Delete", writer, `{"name":"matrix-set"}`},
 	{"ClusterService/Delete", writer, `{"server":"https://matrix.invalid:6443"}`},
 	{"RepositoryService/Delete", writer, `{"repo":"https://example.invalid/matrix.git"}`},

@@ -97,9 +97,13 @@ func (c *core) appForAction(ctx context.Context, name, wantProject, action strin
 	return c.checkApp(ctx, app, err, name, wantProject, action)
 }
 
-// cachedApp is appForAction over the informer cache.
+// cachedApp is appForAction over the informer cache. An app the cache does not hold yet (created a moment
+// ago) is read from the API server, so a Get right after a Create finds it.
 func (c *core) cachedApp(ctx context.Context, name, wantProject, action string) (*v1alpha1.Application, error) {
 	app, err := c.d.Apps.Get(name)
+	if apierrors.IsNotFound(err) {
+		app, err = c.d.Client.ArgoprojV1alpha1().Applications(c.d.Namespace).Get(ctx, name, getOpts)
+	}
 	return c.checkApp(ctx, app, err, name, wantProject, action)
 }
 

@@ -120,7 +120,7 @@ spec:
 	if st.Phase != v1alpha1.OperationSucceeded {
 		t.Fatalf("operation %s: %s; results %+v", st.Phase, st.Message, st.SyncResult)
 	}
-	if len(a.Status.History) != 1 || a.Status.History[0].ID != 1 || a.Status.History[0].Revision != e.repo.Head() {
+	if len(a.Status.History) != 1 || a.Status.History[0].ID != 0 || a.Status.History[0].Revision != e.repo.Head() {
 		t.Errorf("history = %+v", a.Status.History)
 	}
 	// Waves in order: each object was written after the wave before it (etcd revisions grow).
@@ -433,7 +433,7 @@ func TestRollback(t *testing.T) {
 		t.Fatalf("configmap = %+v", cm)
 	}
 
-	op, err := moorsync.RollbackOperation(a, 1, false, false, &v1alpha1.OperationInitiator{Username: "tester"})
+	op, err := moorsync.RollbackOperation(a, a.Status.History[0].ID, false, false, &v1alpha1.OperationInitiator{Username: "tester"})
 	if err != nil {
 		t.Fatal(err)
 	}

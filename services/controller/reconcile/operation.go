@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,6 +107,10 @@ func (r *Reconciler) step(ctx context.Context, app *v1alpha1.Application, st *v1
 		return r.complete(ctx, app, st, v1alpha1.OperationFailed, "Sync operation blocked: "+d.Reason, nil)
 	}
 	sources := operationSources(app, op)
+	pinned, err := r.pinRevisions(ctx, st, op, manual, sources, proj)
+	if err != nil {
+		return r.retryOrComplete(ctx, app, st, fmt.Sprintf("ComparisonError: %v", err))
+	}
 	probe := app.DeepCopy()
 	if app.Spec.HasMultipleSources() || len(op.Sources) > 0 {
 		probe.Spec.Source, probe.Spec.Sources = nil, sources
@@ -122,7 +127,7 @@ func (r *Reconciler) step(ctx context.Context, app *v1alpha1.Application, st *v1
 	if conn.Sync == nil {
 		return r.complete(ctx, app, st, v1alpha1.OperationError, "the destination cluster cannot be written to", nil)
 	}
-	rd, err := r.operationRender(ctx, app, sources, proj, conn)
+	rd, err := r.operationRender(ctx, app, pinned, proj, conn)
 	if err != nil {
 		// Nothing is applied or pruned from a failed render.
 		if st.RetryCount == 0 && len(resultsOf(st)) == 0 {
@@ -274,6 +279,46 @@ func operationSources(app *v1alpha1.Application, op *v1alpha1.SyncOperation) []v
 	return sources
 }
 
+// pinRevisions makes every step of one run sync the same commits. Within a run, the sources are pinned to
+// the revisions the first step recorded in syncResult, so a push in the middle of a sync does not mix two
+// commits. The first step of a manual sync that names no revision resolves the target afresh (no cached
+// ls-remote): a sync asked for right after a push deploys that push.
+func (r *Reconciler) pinRevisions(ctx context.Context, st *v1alpha1.OperationState, op *v1alpha1.SyncOperation, manual bool,
+	sources []v1alpha1.ApplicationSource, proj *v1alpha1.AppProject) ([]v1alpha1.ApplicationSource, error) {
+	sources = slices.Clone(sources) // the history records the sources as asked for
+	if sr := st.SyncResult; sr != nil && len(sr.Resources) > 0 {
+		revs := sr.Revisions
+		if len(revs) == 0 && sr.Revision != "" {
+			revs = []string{sr.Revision}
+		}
+		if len(revs) == len(sources) {
+			for i := range sources {
+				if revs[i] != "" {
+					sources[i].TargetRevision = revs[i]
+				}
+			}
+		}
+		return sources, nil
+	}
+	if !manual || op.Revision != "" || len(op.Revisions) > 0 || op.Source != nil || len(op.Sources) > 0 {
+		return sources, nil
+	}
+	secrets, err := r.d.Secrets()
+	if err != nil {
+		return nil, fmt.Errorf("list repository secrets: %w", err)
+	}
+	revs, err := r.resolveRevisions(ctx, sources, proj, secrets, true)
+	if err != nil {
+		return nil, err
+	}
+	for i := range sources {
+		if i < len(revs) && revs[i] != "" {
+			sources[i].TargetRevision = revs[i]
+		}
+	}
+	return sources, nil
+}
+
 // operationRender renders the operation's sources, reusing the app's last render when it is of the same
 // sources at the same commits (an automated sync of what the compare just rendered).
 func (r *Reconciler) operationRender(ctx context.Context, app *v1alpha1.Application, sources []v1alpha1.ApplicationSource,
@@ -408,14 +453,15 @@ func (r *Reconciler) complete(ctx context.Context, app *v1alpha1.Application, st
 }
 
 func appendHistory(app *v1alpha1.Application, st *v1alpha1.OperationState, now metav1.Time) v1alpha1.RevisionHistories {
+	// Ids count from 0, as Argo CD's.
 	var id int64
 	for _, h := range app.Status.History {
-		id = max(id, h.ID)
+		id = max(id, h.ID+1)
 	}
 	started := st.StartedAt
 	sr := st.SyncResult
 	entry := v1alpha1.RevisionHistory{
-		ID: id + 1, Revision: sr.Revision, Revisions: sr.Revisions, Source: sr.Source, Sources: sr.Sources,
+		ID: id, Revision: sr.Revision, Revisions: sr.Revisions, Source: sr.Source, Sources: sr.Sources,
 		DeployedAt: now, DeployStartedAt: &started, InitiatedBy: st.Operation.InitiatedBy,
 	}
 	h := append(append(v1alpha1.RevisionHistories(nil), app.Status.History...), entry)

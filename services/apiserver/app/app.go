@@ -165,12 +165,17 @@ func New(opts *Options, cfg *rest.Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	var state appstate.Reader = appstate.New(stateCache)
+	if opts.Cache.RedisAddr == "" && opts.Controller != "" {
+		// No Redis to share: ask the controller for what it published.
+		state = &appstate.Remote{Base: "http://" + opts.Controller, Key: a.store.SigningKey}
+	}
 	a.authn = authn
 	a.apps = server.Register(a.grpc.Server, server.Deps{
 		Namespace: opts.Namespace,
 		Client:    client,
 		Kube:      kube,
-		AppState:  appstate.New(stateCache),
+		AppState:  state,
 		Apps:      apps.Lister().Applications(opts.Namespace),
 		Projects:  projects.Lister().AppProjects(opts.Namespace),
 		AppSets:   a.moorInf.Argoproj().V1alpha1().ApplicationSets().Lister().ApplicationSets(opts.Namespace),

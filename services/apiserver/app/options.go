@@ -21,6 +21,9 @@ type Options struct {
 	// Namespace holds Applications, AppProjects, argocd-cm, argocd-rbac-cm, argocd-secret and the TLS Secret.
 	Namespace  string
 	RepoServer string
+	// Controller is the controller's metrics address, where moor-server reads resource trees and managed
+	// resources when no Redis is shared.
+	Controller string
 
 	ListenAddress  string
 	MetricsAddress string
@@ -69,6 +72,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig of the control cluster (empty: in-cluster, or $KUBECONFIG)")
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of Applications, AppProjects, settings (argocd-cm, argocd-rbac-cm, argocd-secret) and the TLS Secret")
 	fs.StringVar(&o.RepoServer, "repo-server", o.RepoServer, "repo-server address host:port (validates sync revisions)")
+	fs.StringVar(&o.Controller, "controller", o.Controller, "controller metrics address host:port, where resource trees and managed resources are read when no --redis is shared (empty: Redis only)")
 	fs.StringVar(&o.ListenAddress, "listen", o.ListenAddress, "gRPC and REST listen address (one port for HTTP/2 and HTTP/1.1)")
 	fs.StringVar(&o.MetricsAddress, "metrics-listen", o.MetricsAddress, "Prometheus metrics listen address (empty: off)")
 	fs.BoolVar(&o.Insecure, "insecure", o.Insecure, "serve plaintext (HTTP/1.1 and h2c) instead of TLS")

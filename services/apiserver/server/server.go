@@ -38,7 +38,7 @@ type Deps struct {
 	Client    versioned.Interface
 	Kube      kubernetes.Interface
 	// AppState holds the resource trees and managed resources the controller publishes.
-	AppState *appstate.Store
+	AppState appstate.Reader
 	Apps     listers.ApplicationNamespaceLister
 	Projects listers.AppProjectNamespaceLister
 	// AppSets caches the ApplicationSets; nil reads them from the API server.

@@ -54,6 +54,7 @@ import (
 	"github.com/moorcd/moor/pkg/refresh"
 	"github.com/moorcd/moor/pkg/repoclient"
 	"github.com/moorcd/moor/pkg/service"
+	"github.com/moorcd/moor/pkg/session"
 	"github.com/moorcd/moor/pkg/settings"
 	moorsync "github.com/moorcd/moor/pkg/sync"
 	"github.com/moorcd/moor/pkg/version"
@@ -91,6 +92,10 @@ type Controller struct {
 	assessor *health.Assessor
 	conns    map[string]*connection
 	runCtx   context.Context
+
+	keyMu sync.Mutex
+	key   []byte
+	keyAt time.Time
 
 	reconciles *prometheus.HistogramVec
 	operations *prometheus.HistogramVec
@@ -601,6 +606,22 @@ func levelName(l reconcile.Level) string {
 	}
 }
 
+// serverKey returns argocd-secret's server.secretkey, which authenticates readers of the published app
+// state (moor-server without Redis), read at most every 30 seconds.
+func (c *Controller) serverKey(ctx context.Context) ([]byte, error) {
+	c.keyMu.Lock()
+	defer c.keyMu.Unlock()
+	if c.key != nil && time.Since(c.keyAt) < 30*time.Second {
+		return c.key, nil
+	}
+	sec, err := c.kube.CoreV1().Secrets(c.opts.Namespace).Get(ctx, session.SecretName, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	c.key, c.keyAt = sec.Data[session.SigningKeyKey], time.Now()
+	return c.key, nil
+}
+
 // AppState is where the controller publishes resource trees and managed resources.
 func (c *Controller) AppState() *appstate.Store { return c.appState }
 
@@ -656,6 +677,7 @@ func (c *Controller) Start(ctx context.Context, metricsLis net.Listener) error {
 	if metricsLis != nil {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{}))
+		mux.Handle(appstate.HandlerPath, appstate.Handler(c.appState, c.serverKey))
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		g.Go(func() error { return service.ServeHTTP(ctx, metricsLis, mux, 5*time.Second) })

@@ -147,7 +147,20 @@ func sameData(sec *corev1.Secret, c *Cluster) bool {
 	if err := write(probe, c); err != nil {
 		return false
 	}
-	return maps.EqualFunc(probe.Data, sec.Data, bytes.Equal)
+	if !maps.EqualFunc(probe.Data, sec.Data, bytes.Equal) {
+		return false
+	}
+	for k, v := range probe.Labels {
+		if sec.Labels[k] != v {
+			return false
+		}
+	}
+	for k, v := range probe.Annotations {
+		if sec.Annotations[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // Update replaces the stored fields of the Secret for c.Server with c's: an empty field removes its key,

@@ -74,6 +74,9 @@ type Stack struct {
 	ServerAddr string
 	// RepoServerAddr is moor-repo-server's gRPC host:port.
 	RepoServerAddr string
+	// ControllerAddr is moor-controller's metrics host:port, where moor-server reads the published app state
+	// when no Redis is shared.
+	ControllerAddr string
 	// AdminPassword is the initial password of the admin user.
 	AdminPassword string
 	// LogDir holds the services' log files.
@@ -152,6 +155,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 	}
 
+	if s.ControllerAddr, err = FreeAddr(); err != nil {
+		return nil, err
+	}
 	var redis []string
 	if o.Redis != "" {
 		redis = []string{"--redis", o.Redis}
@@ -159,9 +165,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	args := map[string][]string{
 		RepoServer: append([]string{"--listen", s.RepoServerAddr, "--metrics-listen", "", "--data-dir", dataDir}, redis...),
 		Controller: append([]string{"--kubeconfig", o.Kubeconfig, "--namespace", o.Namespace, "--repo-server", s.RepoServerAddr,
-			"--metrics-listen", "", "--leader-election-id", s.leaderID}, redis...),
+			"--metrics-listen", s.ControllerAddr, "--leader-election-id", s.leaderID}, redis...),
 		Server: append([]string{"--kubeconfig", o.Kubeconfig, "--namespace", o.Namespace, "--repo-server", s.RepoServerAddr,
-			"--listen", s.ServerAddr, "--metrics-listen", "", "--insecure"}, redis...),
+			"--controller", s.ControllerAddr, "--listen", s.ServerAddr, "--metrics-listen", "", "--insecure"}, redis...),
 	}
 	env := append(os.Environ(), o.Env...)
 	for _, name := range []string{RepoServer, Controller, Server} {

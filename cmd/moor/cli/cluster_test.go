@@ -63,8 +63,10 @@ func admTestCluster(t *testing.T, e *admEnv) {
 		t.Errorf("declined cluster add: exit %d %q", r.Code, r.Message)
 	}
 	e.ok(t, append(add, "-y")...)
-	// Again: the service account and roles are kept, the cluster is replaced.
-	e.fails(t, cli.ExitAPIError, "already exists", append(add, "-y")...)
+	// Again: the service account and roles are kept; the same registration is no error (as in Argo CD), a
+	// different one needs --upsert.
+	e.ok(t, append(add, "-y")...)
+	e.fails(t, cli.ExitAPIError, "already exists", append(add, "-y", "--label", "env=other")...)
 	e.ok(t, append(add, "-y", "--upsert")...)
 
 	ctx := t.Context()

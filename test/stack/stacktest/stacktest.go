@@ -120,9 +120,9 @@ func WithArgs(service string, args ...string) Option {
 }
 
 // Start runs the three services in a fresh namespace of the local cluster until the test ends. It skips
-// the test under -short (as kubetest does). At cleanup it deletes the namespace's Applications without
-// cascading (so the namespace can go), stops the services, and prints the end of each log if the test
-// failed (the log directory is then kept and named).
+// the test under -short (as kubetest does). At cleanup it removes the finalizers of the namespace's
+// Applications (so that the namespace's deletion removes them without cascading), stops the services, and
+// prints the end of each log if the test failed (the log directory is then kept and named).
 func Start(t testing.TB, opts ...Option) *stack.Stack {
 	t.Helper()
 	kc := kubetest.Start(t)
@@ -163,14 +163,14 @@ func Start(t testing.TB, opts ...Option) *stack.Stack {
 	return st
 }
 
-// orphanApps deletes every Application of the stack's namespace, removing finalizers first, so that no
-// cascade runs and nothing blocks the namespace's deletion.
+// orphanApps removes the finalizers of the namespace's Applications, so that deleting the namespace (at the
+// end of the test, after the services stopped) deletes them without cascading and is never blocked.
 func orphanApps(t testing.TB, st *stack.Stack) {
 	client, err := versioned.NewForConfig(st.Config)
 	if err != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	apps := client.ArgoprojV1alpha1().Applications(st.Namespace)
 	list, err := apps.List(ctx, metav1.ListOptions{})
@@ -178,17 +178,22 @@ func orphanApps(t testing.TB, st *stack.Stack) {
 		t.Logf("stacktest: list applications: %v", err)
 		return
 	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
 	for _, a := range list.Items {
-		if len(a.Finalizers) > 0 {
+		if len(a.Finalizers) == 0 {
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			_, err := apps.Patch(ctx, a.Name, types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
 			if err != nil && !apierrors.IsNotFound(err) {
-				t.Logf("stacktest: remove finalizers of %s: %v", a.Name, err)
+				t.Logf("stacktest: remove the finalizers of %s: %v", a.Name, err)
 			}
-		}
-		if err := apps.Delete(ctx, a.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			t.Logf("stacktest: delete application %s: %v", a.Name, err)
-		}
+		})
 	}
+	wg.Wait()
 }
 
 // Admin returns a REST client of the stack logged in as admin.

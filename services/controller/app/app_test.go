@@ -183,18 +183,19 @@ func (e *env) apply(t *testing.T, app, kind, manifest string) {
 
 func TestStatusFollowsLiveState(t *testing.T) {
 	e := start(t)
-	e.createApp(t, "guestbook", "app", "")
+	guestbook := e.appName("guestbook") // tracking ids name the app: unique across the shared cluster
+	e.createApp(t, guestbook, "app", "")
 
-	a := e.waitFor(t, "guestbook", "OutOfSync and Missing before anything is deployed", func(a *v1alpha1.Application) bool {
+	a := e.waitFor(t, guestbook, "OutOfSync and Missing before anything is deployed", func(a *v1alpha1.Application) bool {
 		return a.Status.Sync.Status == v1alpha1.SyncStatusCodeOutOfSync && a.Status.Health.Status == v1alpha1.HealthStatusMissing
 	})
 	if len(a.Status.Resources) != 3 || len(a.Status.Sync.Revision) != 40 || a.Status.SourceType != "Directory" {
 		t.Fatalf("status = %+v", a.Status)
 	}
 
-	e.apply(t, "guestbook", "ConfigMap", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: blue\n")
-	e.apply(t, "guestbook", "Secret", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2-top-secret\n")
-	e.apply(t, "guestbook", "Deployment", `apiVersion: apps/v1
+	e.apply(t, guestbook, "ConfigMap", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: blue\n")
+	e.apply(t, guestbook, "Secret", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2-top-secret\n")
+	e.apply(t, guestbook, "Deployment", `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
@@ -205,7 +206,7 @@ spec:
     metadata: {labels: {app: web}}
     spec: {containers: [{name: web, image: "nginx:1.27"}]}
 `)
-	a = e.waitFor(t, "guestbook", "Synced and Healthy once deployed", func(a *v1alpha1.Application) bool {
+	a = e.waitFor(t, guestbook, "Synced and Healthy once deployed", func(a *v1alpha1.Application) bool {
 		return a.Status.Sync.Status == v1alpha1.SyncStatusCodeSynced && a.Status.Health.Status == v1alpha1.HealthStatusHealthy
 	})
 	if a.Status.Summary == nil || len(a.Status.Summary.Images) != 1 || a.Status.Summary.Images[0] != "nginx:1.27" {
@@ -213,7 +214,7 @@ spec:
 	}
 
 	// The resource tree and managed resources are published for the api-server, Secret values masked.
-	tree, ok, err := e.ctrl.AppState().Tree(t.Context(), e.ns, "guestbook")
+	tree, ok, err := e.ctrl.AppState().Tree(t.Context(), e.ns, guestbook)
 	if err != nil || !ok {
 		t.Fatalf("tree: ok=%v err=%v", ok, err)
 	}
@@ -227,7 +228,7 @@ spec:
 	if kinds["Deployment"] != 1 || kinds["ReplicaSet"] != 1 || kinds["Pod"] != 2 {
 		t.Errorf("tree kinds = %v", kinds)
 	}
-	managed, ok, err := e.ctrl.AppState().Managed(t.Context(), e.ns, "guestbook")
+	managed, ok, err := e.ctrl.AppState().Managed(t.Context(), e.ns, guestbook)
 	if err != nil || !ok || len(managed) != 3 {
 		t.Fatalf("managed: %d ok=%v err=%v", len(managed), ok, err)
 	}
@@ -243,7 +244,7 @@ spec:
 		[]byte(`{"data":{"color":"red"}}`), metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor(t, "guestbook", "OutOfSync after a live edit", func(a *v1alpha1.Application) bool {
+	e.waitFor(t, guestbook, "OutOfSync after a live edit", func(a *v1alpha1.Application) bool {
 		return a.Status.Sync.Status == v1alpha1.SyncStatusCodeOutOfSync
 	})
 }

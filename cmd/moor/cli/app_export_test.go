@@ -178,3 +178,10 @@ func AppWaitMissing(app *v1alpha1.Application, deleted bool, flags ...string) ([
 	o.delete, _ = f.GetBool("delete")
 	return o.defaulted().missing(app, deleted), nil
 }
+
+// SetBrowser replaces how `moor login --sso` opens a URL; the returned func restores it.
+func SetBrowser(open func(string) error) func() {
+	prev := loginOpenBrowser
+	loginOpenBrowser = open
+	return func() { loginOpenBrowser = prev }
+}

@@ -3,17 +3,21 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +32,7 @@ type loginFlags struct {
 	username, password, name string
 	sso, skipTestTLS         bool
 	ssoPort                  int
+	ssoTimeout               time.Duration
 }
 
 func newLoginCommand(g *globalOptions) *cobra.Command {
@@ -43,11 +48,10 @@ Without --plaintext or --insecure, login first checks how the server speaks: a s
 with --insecure) is used in plaintext, and a certificate the system does not trust is refused unless
 --insecure is given. --skip-test-tls skips the check.
 
---sso opens the server's /auth/login in a browser (OIDC, argocd-cm oidc.config). moor-server sends the
-browser back to its own origin only and keeps the session in the HttpOnly cookie argocd.token, so it cannot
-hand the session to a loopback listener of the CLI as argocd's does: after logging in, copy the value of
-that cookie from the browser's developer tools and paste it when asked (or pipe it on standard input).
---sso-port is accepted for compatibility with argocd scripts and not used.`,
+--sso logs in through the server's SSO (OIDC, argocd-cm oidc.config) in a browser: the CLI listens on
+127.0.0.1:--sso-port (8085), opens the server's /auth/login (or prints the address to open), and the server
+sends the browser back to that loopback address with the session once the provider has logged you in.
+The browser must run on the same machine; --sso-timeout bounds the wait.`,
 		Example: `  moor login localhost:8080 --plaintext --username admin
   moor login moor.example.com --name prod --sso
   echo "$PASSWORD" | moor login moor.example.com --username ci`,
@@ -71,7 +75,8 @@ that cookie from the browser's developer tools and paste it when asked (or pipe 
 	f.StringVar(&o.password, "password", "", "password (prompted for when not given; prefer the prompt or standard input)")
 	f.StringVar(&o.name, "name", "", "name of the context to save (default: the server address)")
 	f.BoolVar(&o.sso, "sso", false, "log in through the server's SSO (OIDC) in a browser")
-	f.IntVar(&o.ssoPort, "sso-port", 8085, "accepted for argocd compatibility; unused (see above)")
+	f.IntVar(&o.ssoPort, "sso-port", 8085, "loopback port the browser returns to after an SSO login (0: any free port)")
+	f.DurationVar(&o.ssoTimeout, "sso-timeout", 5*time.Minute, "how long to wait for the SSO login in the browser")
 	f.BoolVar(&o.skipTestTLS, "skip-test-tls", false, "do not check whether the server speaks TLS")
 	return cmd
 }
@@ -102,7 +107,7 @@ func runLogin(cmd *cobra.Command, g *globalOptions, server string, o *loginFlags
 	var token, user string
 	if o.sso {
 		var err error
-		if token, user, err = ssoLogin(ctx, cmd, t, in); err != nil {
+		if token, user, err = ssoLogin(ctx, cmd, t, o); err != nil {
 			return err
 		}
 	} else {
@@ -193,8 +198,8 @@ func passwordLogin(ctx context.Context, cmd *cobra.Command, t target, in *bufio.
 	return resp.GetToken(), user, nil
 }
 
-// ssoLogin opens the server's SSO login in a browser and takes the session token the user pastes.
-func ssoLogin(ctx context.Context, cmd *cobra.Command, t target, in *bufio.Reader) (token, user string, err error) {
+// ssoLogin runs the server's SSO login in a browser and receives the session on a loopback listener.
+func ssoLogin(ctx context.Context, cmd *cobra.Command, t target, o *loginFlags) (token, user string, err error) {
 	conn, err := dial(target{ServerConfig: t.ServerConfig})
 	if err != nil {
 		return "", "", err
@@ -216,25 +221,45 @@ func ssoLogin(ctx context.Context, cmd *cobra.Command, t target, in *bufio.Reade
 		}
 		base = scheme + "://" + t.Server
 	}
-	loginURL := strings.TrimSuffix(base, "/") + "/auth/login?return_url=" + url.QueryEscape("/")
-	errOut := cmd.ErrOrStderr()
-	fmt.Fprintf(errOut, "Log in with %s at:\n  %s\n", loginOrDefault(st.GetOidcConfig().GetName(), "SSO"), loginURL)
-	if isTerminal(cmd.OutOrStdout()) {
-		if err := loginOpenBrowser(loginURL); err == nil {
-			fmt.Fprintln(errOut, "(opened in your browser)")
-		}
-	}
-	fmt.Fprintln(errOut, "Then copy the value of the cookie argocd.token from the browser's developer tools (Storage or Application → Cookies) and paste it here.")
-	token, err = loginPromptSecret(cmd.InOrStdin(), in, errOut, "Session token: ")
+	lis, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.ssoPort)))
 	if err != nil {
-		return "", "", err
+		return "", "", usageErrorf("listening for the SSO callback on 127.0.0.1:%d: %v (choose another --sso-port)", o.ssoPort, err)
 	}
-	token = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(token), "argocd.token="))
-	if token == "" {
-		return "", "", usageErrorf("no session token given")
+	defer lis.Close()
+	callback := "http://" + lis.Addr().String() + "/auth/callback"
+	state := rand.Text()
+	got := make(chan string, 1)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if r.URL.Path != "/auth/callback" || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 || q.Get("token") == "" {
+			http.Error(w, "This is not the answer to the login moor is waiting for.", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><title>moor</title><p>Logged in. You can close this window and return to the terminal.</p>")
+		select {
+		case got <- q.Get("token"):
+		default:
+		}
+	})}
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Close()
+
+	loginURL := strings.TrimSuffix(base, "/") + "/auth/login?cli_callback=" + url.QueryEscape(callback) + "&cli_state=" + state
+	errOut := cmd.ErrOrStderr()
+	fmt.Fprintf(errOut, "Log in with %s in your browser:\n  %s\n", loginOrDefault(st.GetOidcConfig().GetName(), "SSO"), loginURL)
+	if err := loginOpenBrowser(loginURL); err == nil {
+		fmt.Fprintln(errOut, "(opened in your browser; waiting for the login)")
 	}
-	if _, err := apiv1.NewSessionServiceClient(conn).Create(ctx, &apiv1.SessionServiceCreateRequest{Token: token}); err != nil {
-		return "", "", fmt.Errorf("checking the session token: %w", err)
+	wait, cancel := context.WithTimeout(ctx, o.ssoTimeout)
+	defer cancel()
+	select {
+	case token = <-got:
+	case <-wait.Done():
+		if ctx.Err() != nil {
+			return "", "", ctx.Err()
+		}
+		return "", "", exitf(ExitCommandSpecific, "no SSO login arrived within %s", o.ssoTimeout)
 	}
 	authed, err := dial(target{ServerConfig: t.ServerConfig, Token: token})
 	if err != nil {
@@ -243,7 +268,7 @@ func ssoLogin(ctx context.Context, cmd *cobra.Command, t target, in *bufio.Reade
 	defer authed.Close()
 	info, err := apiv1.NewSessionServiceClient(authed).GetUserInfo(ctx, &apiv1.SessionServiceGetUserInfoRequest{})
 	if err != nil {
-		return "", "", err
+		return "", "", fmt.Errorf("checking the SSO session: %w", err)
 	}
 	return token, info.GetUsername(), nil
 }
@@ -255,8 +280,10 @@ func loginOrDefault(s, def string) string {
 	return s
 }
 
-// loginOpenBrowser opens u in the user's browser.
-func loginOpenBrowser(u string) error {
+// loginOpenBrowser opens u in the user's browser; tests replace it.
+var loginOpenBrowser = openInBrowser
+
+func openInBrowser(u string) error {
 	var c *exec.Cmd
 	switch runtime.GOOS {
 	case "darwin":

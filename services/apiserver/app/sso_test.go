@@ -47,6 +47,48 @@ func TestSSO(t *testing.T) {
 
 	browser := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
+	t.Run("the public settings name the provider, not the secret", func(t *testing.T) {
+		code, body, _ := f.do(t, http.MethodGet, "/api/v1/settings", "", nil)
+		if code != http.StatusOK || !strings.Contains(string(body), provider.Issuer()) || strings.Contains(string(body), provider.ClientSecret) {
+			t.Errorf("settings: %d %s", code, body)
+		}
+	})
+
+	t.Run("a CLI login hands the session to its loopback callback only", func(t *testing.T) {
+		provider.QueueUser(&mockoidc.MockUser{Subject: "u-cli", Email: "cli@example.com", Groups: []string{"admins"}})
+		const cliState = "c1i-state-0123456789"
+		loopback := "http://127.0.0.1:8085/auth/callback"
+		callback, state := f.ssoAuthorizeQuery(t, browser, "cli_callback="+url.QueryEscape(loopback)+"&cli_state="+cliState)
+		code, res := f.getCallback(t, browser, callback, state)
+		if code != http.StatusFound || res.token != "" {
+			t.Fatalf("callback = %d (cookie set: %t), want 302 and no session cookie", code, res.token != "")
+		}
+		to, err := url.Parse(res.location)
+		if err != nil || !strings.HasPrefix(res.location, loopback+"?") || to.Query().Get("state") != cliState || to.Query().Get("token") == "" {
+			t.Fatalf("redirected to %q, want the loopback callback with the token and the CLI's state", res.location)
+		}
+		var info struct{ Username string }
+		f.getWithCookie(t, "/api/v1/session/userinfo", to.Query().Get("token"), &info)
+		if info.Username != "u-cli" {
+			t.Errorf("the CLI's session is of %q, want u-cli", info.Username)
+		}
+		for _, bad := range []string{
+			"cli_callback=" + url.QueryEscape("http://evil.example.com:8085/cb") + "&cli_state=" + cliState,
+			"cli_callback=" + url.QueryEscape("https://127.0.0.1:8085/cb") + "&cli_state=" + cliState,
+			"cli_callback=" + url.QueryEscape("http://127.0.0.1/cb") + "&cli_state=" + cliState,
+			"cli_callback=" + url.QueryEscape(loopback) + "&cli_state=short",
+		} {
+			resp, err := browser.Get(f.base + "/auth/login?" + bad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("login with %s = %d, want 400", bad, resp.StatusCode)
+			}
+		}
+	})
+
 	t.Run("a group bound to role:admin sees every app", func(t *testing.T) {
 		provider.QueueUser(&mockoidc.MockUser{Subject: "u-1001", Email: "ada@example.com", Groups: []string{"admins", "staff"}})
 		token, where := f.ssoLogin(t, browser, "/applications?view=tree")
@@ -187,7 +229,13 @@ func (f *fixture) setOIDCConfig(t *testing.T, cfg string) {
 // redirected to and the state cookie the server set.
 func (f *fixture) ssoAuthorize(t *testing.T, browser *http.Client, returnURL string) (string, *http.Cookie) {
 	t.Helper()
-	resp, err := browser.Get(f.base + "/auth/login?return_url=" + url.QueryEscape(returnURL))
+	return f.ssoAuthorizeQuery(t, browser, "return_url="+url.QueryEscape(returnURL))
+}
+
+// ssoAuthorizeQuery is ssoAuthorize with the login's query given whole.
+func (f *fixture) ssoAuthorizeQuery(t *testing.T, browser *http.Client, query string) (string, *http.Cookie) {
+	t.Helper()
+	resp, err := browser.Get(f.base + "/auth/login?" + query)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,11 @@ import (
 	"strconv"
 	"strings"
 
+	"sigs.k8s.io/yaml"
+
 	apiv1 "github.com/moorcd/moor/pkg/api/moor/api/v1"
 	"github.com/moorcd/moor/pkg/settings"
+	"github.com/moorcd/moor/services/apiserver/sso"
 )
 
 // SettingsServer implements moor.api.v1.SettingsService: the public settings from argocd-cm.
@@ -49,7 +52,25 @@ func (s *SettingsServer) Get(ctx context.Context, _ *apiv1.SettingsServiceGetReq
 	if v := strings.TrimSpace(data["passwordPattern"]); v != "" {
 		out.PasswordPattern = v
 	}
+	out.OidcConfig = publicOIDC(data["oidc.config"])
 	return &apiv1.SettingsServiceGetResponse{Settings: out}, nil
+}
+
+// publicOIDC is what clients may know of oidc.config (the CLI needs the issuer to offer --sso): never the
+// client secret, nor a client id kept in argocd-secret.
+func publicOIDC(raw string) *apiv1.OIDCConfig {
+	if strings.TrimSpace(raw) == "" {
+		return nil
+	}
+	var c sso.Config
+	if err := yaml.Unmarshal([]byte(raw), &c); err != nil || c.Issuer == "" {
+		return nil
+	}
+	out := &apiv1.OIDCConfig{Name: c.Name, Issuer: c.Issuer, Scopes: c.RequestedScopes, EnablePkceAuthentication: c.EnablePKCEAuthentication}
+	if !strings.HasPrefix(c.ClientID, "$") {
+		out.ClientId = c.ClientID
+	}
+	return out
 }
 
 func hasAccounts(data map[string]string) bool {

@@ -12,6 +12,11 @@
 // the cookie argocd.token (HttpOnly, SameSite=Lax, Secure unless the server runs --insecure) and the
 // browser returns to return_url: a path, or a URL of the server's own origin; anything else returns to /.
 //
+// A CLI logs in through the same flow with cli_callback=<loopback URL>&cli_state=<random>: after the
+// callback the browser is sent to cli_callback with the session as `token` and cli_state as `state`, and
+// no cookie is set. cli_callback must be http on 127.0.0.1, ::1 or localhost with a port, so the session
+// never leaves the machine the browser runs on; the state lets the CLI refuse a session it did not ask for.
+//
 // oidc.config (YAML) reads name, issuer, clientID, clientSecret, requestedScopes (default openid, profile,
 // email, groups), requestedIDTokenClaims and enablePKCEAuthentication; other keys of Argo CD's are ignored.
 // clientID and clientSecret may be `$<key>`, a key of argocd-secret. The callback URL is argocd-cm `url` +
@@ -20,8 +25,7 @@
 // changes; while it cannot be fetched, /auth/login answers 503.
 //
 // Known limits: the subject is always `sub` (no `userIdentityClaim`), groups come from the ID token only
-// (no userinfo lookup), `$<secret>:<key>` references to other Secrets, rootCA and the CLI's loopback flow
-// are not supported. SSO sessions are not revocable before they expire (logout clears the cookie); a
-// subject equal to a local account name is refused. A session larger than a cookie (thousands of groups)
+// (no userinfo lookup), `$<secret>:<key>` references to other Secrets and rootCA are not supported. A logout
+// ends an SSO session like any other (Session.Delete); a subject equal to a local account name is refused. A session larger than a cookie (thousands of groups)
 // is refused with 400.
 package sso

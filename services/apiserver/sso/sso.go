@@ -170,11 +170,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // loginState travels from /auth/login to /auth/callback in the signed state cookie.
 type loginState struct {
-	State    string    `json:"s"`
-	Nonce    string    `json:"n"`
-	Verifier string    `json:"v,omitempty"`
-	Redirect string    `json:"cb"`
-	Return   string    `json:"r"`
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v,omitempty"`
+	Redirect string `json:"cb"`
+	Return   string `json:"r"`
+	// CLI and CLIState: a CLI's loopback listener gets the session instead of the browser (moor login --sso).
+	CLI      string    `json:"cli,omitempty"`
+	CLIState string    `json:"cs,omitempty"`
 	Expires  time.Time `json:"e"`
 }
 
@@ -191,6 +194,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		Redirect: origin + CallbackPath,
 		Return:   safeReturn(r.URL.Query().Get("return_url"), origin),
 		Expires:  h.opts.Now().Add(stateTTL),
+	}
+	if raw := r.URL.Query().Get("cli_callback"); raw != "" {
+		cb, ok := loopbackCallback(raw)
+		cliState := r.URL.Query().Get("cli_state")
+		if !ok || !validCLIState(cliState) {
+			h.fail(w, r, http.StatusBadRequest, "cli_callback must be an http URL on 127.0.0.1, ::1 or localhost with a port, with a cli_state of 16 to 128 letters, digits, - or _", nil)
+			return
+		}
+		st.CLI, st.CLIState = cb, cliState
 	}
 	authOpts := []oauth2.AuthCodeOption{oidc.Nonce(st.Nonce)}
 	if cfg.EnablePKCEAuthentication {
@@ -295,12 +307,50 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("the session of this user (%d groups) is too large for a cookie", len(groups)), nil)
 		return
 	}
+	if st.CLI != "" {
+		// A CLI login: the session goes to the CLI's loopback listener, with the CLI's state so it knows the
+		// answer is to its own login, and the browser keeps no session.
+		u, _ := url.Parse(st.CLI) // checked by loopbackCallback
+		q := u.Query()
+		q.Set("token", token)
+		q.Set("state", st.CLIState)
+		u.RawQuery = q.Encode()
+		h.opts.Log.InfoContext(ctx, "sso login", "user", idt.Subject, "groups", len(groups), "client", "cli")
+		http.Redirect(w, r, u.String(), http.StatusFound)
+		return
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: auth.CookieName, Value: token, Path: "/",
 		HttpOnly: true, Secure: h.opts.Secure, SameSite: http.SameSiteLaxMode,
 	})
 	h.opts.Log.InfoContext(ctx, "sso login", "user", idt.Subject, "groups", len(groups))
 	http.Redirect(w, r, st.Return, http.StatusFound)
+}
+
+// loopbackCallback accepts the callback of a CLI login only on this machine's loopback: http, host
+// 127.0.0.1, ::1 or localhost, an explicit port, no user info or fragment.
+func loopbackCallback(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.User != nil || u.Fragment != "" || u.Opaque != "" || u.Port() == "" {
+		return "", false
+	}
+	switch u.Hostname() {
+	case "127.0.0.1", "::1", "localhost":
+		return u.String(), true
+	}
+	return "", false
+}
+
+func validCLIState(s string) bool {
+	if len(s) < 16 || len(s) > 128 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // setup reads oidc.config and the provider, answering the request itself when either is unavailable.

@@ -40,6 +40,7 @@ func newAppCommand(g *globalOptions) *cobra.Command {
 		newAppResourcesCommand(g),
 		newAppTerminateOpCommand(g),
 		newAppPatchCommand(g),
+		newAppActionsCommand(g),
 	)
 	return cmd
 }

@@ -399,6 +399,18 @@ func appTestManifests(t *testing.T, e *appEnv, guestbook string) {
 	if !strings.Contains(tree, "└─ReplicaSet/guestbook-ui-") || !strings.Contains(tree, "└─Pod/guestbook-ui-") {
 		t.Errorf("get -o tree:\n%s", tree)
 	}
+	target := []string{"--kind", "Deployment", "--resource-name", "guestbook-ui"}
+	actions := e.ok(t, append([]string{"app", "actions", "list", guestbook}, target...)...)
+	for _, want := range []string{"restart", "pause", "resume"} {
+		if !strings.Contains(actions, want) {
+			t.Errorf("actions list lacks %s:\n%s", want, actions)
+		}
+	}
+	e.ok(t, append([]string{"app", "actions", "run", guestbook, "restart"}, target...)...)
+	dep, err := e.st.Kube.AppsV1().Deployments(guestbook).Get(t.Context(), "guestbook-ui", metav1.GetOptions{})
+	if err != nil || dep.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" {
+		t.Errorf("actions run restart left no restartedAt on the pod template: %v", err)
+	}
 }
 
 func appTestDelete(t *testing.T, e *appEnv, guestbook, waves string) {

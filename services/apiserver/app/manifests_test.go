@@ -107,6 +107,14 @@ func TestManifestsThroughTheRepoServer(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(string(body), "main") && !strings.Contains(string(body), "master") {
 		t.Errorf("refs: %d %s", code, body)
 	}
+	// A stored repository shows whether it can be reached.
+	if code, body, _ := f.do(t, http.MethodPost, "/api/v1/repositories", admin, map[string]any{"repo": url}); code != http.StatusOK {
+		t.Fatalf("create repository: %d %s", code, body)
+	}
+	code, body, _ = f.do(t, http.MethodGet, "/api/v1/repositories", admin, nil)
+	if code != http.StatusOK || !strings.Contains(string(body), `"connectionState":{"status":"Successful"`) {
+		t.Errorf("repositories: %d %s, want the repository's connection state Successful", code, body)
+	}
 	code, body, _ = f.do(t, http.MethodGet, "/api/v1/applications/guestbook/manifests?revision=no-such-branch", alice, nil)
 	if code == http.StatusOK || code >= 500 && code != http.StatusServiceUnavailable {
 		t.Errorf("manifests at an unknown revision: %d %s, want a 4xx naming it", code, body)

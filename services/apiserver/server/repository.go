@@ -28,6 +28,7 @@ import (
 type RepositoryServer struct {
 	apiv1.UnimplementedRepositoryServiceServer
 	*core
+	repoProbes repoProber
 }
 
 // repoServerTimeout bounds one call to the repo-server made on behalf of a request.
@@ -68,7 +69,7 @@ func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", ";
 
 // ListRepositories returns the repositories the caller may get, without secrets.
 func (s *RepositoryServer) ListRepositories(ctx context.Context, req *apiv1.RepositoryServiceListRepositoriesRequest) (*apiv1.RepositoryServiceListRepositoriesResponse, error) {
-	list, err := s.listRepositories(ctx, req.GetRepo())
+	list, err := s.listRepositories(ctx, req.GetRepo(), req.GetForceRefresh())
 	if err != nil {
 		return nil, err
 	}
@@ -77,14 +78,14 @@ func (s *RepositoryServer) ListRepositories(ctx context.Context, req *apiv1.Repo
 
 // List is the deprecated twin of ListRepositories.
 func (s *RepositoryServer) List(ctx context.Context, req *apiv1.RepositoryServiceListRequest) (*apiv1.RepositoryServiceListResponse, error) {
-	list, err := s.listRepositories(ctx, req.GetRepo())
+	list, err := s.listRepositories(ctx, req.GetRepo(), req.GetForceRefresh())
 	if err != nil {
 		return nil, err
 	}
 	return &apiv1.RepositoryServiceListResponse{List: list}, nil
 }
 
-func (s *RepositoryServer) listRepositories(ctx context.Context, only string) (*apiv1.RepositoryList, error) {
+func (s *RepositoryServer) listRepositories(ctx context.Context, only string, force bool) (*apiv1.RepositoryList, error) {
 	secrets, err := s.repoSecrets(ctx)
 	if err != nil {
 		return nil, s.repoStatus(ctx, err)
@@ -94,6 +95,7 @@ func (s *RepositoryServer) listRepositories(ctx context.Context, only string) (*
 		return nil, s.repoStatus(ctx, err)
 	}
 	out := &apiv1.RepositoryList{Metadata: &apiv1.ListMeta{}, Items: []*apiv1.Repository{}}
+	var shown []*repocreds.Repository
 	for _, r := range repos {
 		if only != "" && git.NormalizeURL(only) != git.NormalizeURL(r.URL) {
 			continue
@@ -104,7 +106,9 @@ func (s *RepositoryServer) listRepositories(ctx context.Context, only string) (*
 		item := repositoryToAPI(r)
 		item.InheritedCreds = inheritsCreds(secrets, r)
 		out.Items = append(out.Items, item)
+		shown = append(shown, r)
 	}
+	s.withConnectionState(ctx, shown, out.Items, force)
 	return out, nil
 }
 
@@ -119,6 +123,7 @@ func (s *RepositoryServer) Get(ctx context.Context, req *apiv1.RepositoryService
 	if secrets, err := s.repoSecrets(ctx); err == nil {
 		item.InheritedCreds = inheritsCreds(secrets, r)
 	}
+	s.withConnectionState(ctx, []*repocreds.Repository{r}, []*apiv1.Repository{item}, req.GetForceRefresh())
 	return &apiv1.RepositoryServiceGetResponse{Repository: item}, nil
 }
 

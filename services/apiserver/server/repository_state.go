@@ -1,0 +1,91 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	apiv1 "github.com/moorcd/moor/pkg/api/moor/api/v1"
+	reposerverv1 "github.com/moorcd/moor/pkg/api/moor/reposerver/v1"
+	"github.com/moorcd/moor/pkg/repoclient"
+	"github.com/moorcd/moor/pkg/repocreds"
+)
+
+// A repository's connection state (Successful or Failed, with the repo-server's message) is tested through
+// the repo-server with the credentials the repository resolves to, at most once a minute per repository
+// unless forceRefresh asks for a new test.
+const (
+	repoProbeTTL     = time.Minute
+	repoProbeTimeout = 10 * time.Second
+	repoProbes       = 8 // in parallel
+)
+
+type repoProbe struct {
+	at      time.Time
+	ok      bool
+	message string
+}
+
+// repoProber caches tests by URL and project. The zero value is ready.
+type repoProber struct {
+	mu     sync.Mutex
+	probes map[string]repoProbe
+}
+
+// withConnectionState fills the connection state of items (items[i] is of repos[i]).
+func (s *RepositoryServer) withConnectionState(ctx context.Context, repos []*repocreds.Repository, items []*apiv1.Repository, force bool) {
+	rs, err := s.repoServer()
+	if err != nil {
+		return // no repo-server: the state stays unknown
+	}
+	resolver := &repocreds.Resolver{Secrets: kubeSecrets{ctx: ctx, c: s.core}, ConfigMaps: kubeConfigMaps{ctx: ctx, c: s.core}}
+	var g errgroup.Group
+	g.SetLimit(repoProbes)
+	for i, r := range repos {
+		g.Go(func() error {
+			pr := s.probeRepo(ctx, rs, resolver, r, force)
+			state := &apiv1.ConnectionState{Status: "Successful", AttemptedAt: pr.at.UTC().Format(time.RFC3339)}
+			if !pr.ok {
+				state.Status, state.Message = "Failed", pr.message
+			}
+			items[i].ConnectionState = state
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+func (s *RepositoryServer) probeRepo(ctx context.Context, rs reposerverv1.RepoServerServiceClient, resolver *repocreds.Resolver,
+	r *repocreds.Repository, force bool) repoProbe {
+	key := r.Project + "|" + r.URL
+	p := &s.repoProbes
+	p.mu.Lock()
+	pr, ok := p.probes[key]
+	p.mu.Unlock()
+	if ok && !force && time.Since(pr.at) < repoProbeTTL {
+		return pr
+	}
+	pr = repoProbe{at: time.Now()}
+	repo, err := resolver.Resolve(ctx, r.URL, r.Project)
+	if err == nil {
+		cctx, cancel := context.WithTimeout(ctx, repoProbeTimeout)
+		var resp *reposerverv1.TestRepositoryResponse
+		resp, err = rs.TestRepository(cctx, &reposerverv1.TestRepositoryRequest{Repo: repoclient.Repository(repo)})
+		cancel()
+		if err == nil {
+			pr.ok, pr.message = resp.GetOk(), resp.GetMessage()
+		}
+	}
+	if err != nil {
+		pr.message = oneLine(repoServerStatus(err))
+	}
+	p.mu.Lock()
+	if p.probes == nil {
+		p.probes = map[string]repoProbe{}
+	}
+	p.probes[key] = pr
+	p.mu.Unlock()
+	return pr
+}

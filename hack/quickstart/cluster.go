@@ -11,11 +11,16 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
 // progressEvery is how often a long cluster build reports that it is still working.
 var progressEvery = 30 * time.Second
+
+// upWaitDelay is how long up.sh and its children get to exit after ctx ends (SIGTERM) before up.sh is
+// killed and its stderr closed.
+var upWaitDelay = 10 * time.Second
 
 // clusterBinDir is where hack/cluster/build.sh caches the local cluster's binaries, and whether a finished
 // build is there: ${MOOR_CACHE_DIR:-$HOME/.cache/moor}/cluster/<kube>-etcd<etcd>-kwok<kwok>/bin.
@@ -61,12 +66,17 @@ kube-controller-manager, kube-scheduler, kubectl) compiled from source. That tak
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "cluster", "up.sh"))
 	cmd.Dir = root
+	// up.sh and what it runs (build.sh compiling Kubernetes) form a process group, all stopped together when
+	// ctx ends; WaitDelay bounds how long Wait then waits for them to exit and to close stderr, after which
+	// up.sh is killed and the pipe closed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = upWaitDelay
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return "", err
-	}
+	// Wait copies stderr into pw (and ends the copy after WaitDelay); the scanner reads it from pr.
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("hack/cluster/up.sh: %w", err)
 	}
@@ -79,7 +89,7 @@ kube-controller-manager, kube-scheduler, kubectl) compiled from source. That tak
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sc := bufio.NewScanner(stderr)
+		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
 			mu.Lock()
@@ -91,15 +101,24 @@ kube-controller-manager, kube-scheduler, kubectl) compiled from source. That tak
 			mu.Unlock()
 			fmt.Fprintf(out, "  %s  %s\n", time.Now().Format("15:04:05"), line)
 		}
+		_, _ = io.Copy(io.Discard, pr) // after a line too long: keep draining, so the copy in Wait never blocks
 	}()
 	start := time.Now()
 	tick := time.NewTicker(progressEvery)
 	defer tick.Stop()
 	waitErr := make(chan error, 1)
-	go func() { <-done; waitErr <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		<-done
+		waitErr <- err
+	}()
 	for {
 		select {
 		case err := <-waitErr:
+			if ctx.Err() != nil {
+				return "", fmt.Errorf("hack/cluster/up.sh: %w", context.Cause(ctx))
+			}
 			if err != nil {
 				mu.Lock()
 				defer mu.Unlock()
@@ -110,6 +129,13 @@ kube-controller-manager, kube-scheduler, kubectl) compiled from source. That tak
 			}
 			lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 			return strings.TrimSpace(lines[len(lines)-1]), nil
+		case <-ctx.Done():
+			// Cancel has signalled up.sh's process group; give it WaitDelay (and a little more) to stop.
+			select {
+			case <-waitErr:
+			case <-time.After(upWaitDelay + 2*time.Second):
+			}
+			return "", fmt.Errorf("hack/cluster/up.sh: %w", context.Cause(ctx))
 		case <-tick.C:
 			mu.Lock()
 			fmt.Fprintf(out, "  %s  ... still %s (%v on this step, %v in all)\n", time.Now().Format("15:04:05"),

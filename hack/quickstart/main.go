@@ -22,6 +22,12 @@ func main() {
 	_ = fs.Parse(os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C starts a clean stop (up to a few seconds per service); unregister then, so that a
+	// second one kills the quickstart at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	if err := run(ctx, opts); err != nil {
 		fmt.Fprintf(os.Stderr, "quickstart: %v\n", err)
 		stop()

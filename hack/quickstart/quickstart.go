@@ -124,25 +124,32 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	var (
+		git    *stack.GitServer
+		gitLog *os.File
+	)
 	stopped := false
-	stopAll := func(git *stack.GitServer) {
+	stopAll := func() {
 		if stopped {
 			return
 		}
 		stopped = true
 		fmt.Fprintln(out, "\n==> Stopping moor-server, moor-controller, moor-repo-server and the Git server")
+		if ctx.Err() != nil {
+			fmt.Fprintln(out, "  (Ctrl-C again to quit without waiting)")
+		}
 		if git != nil {
 			_ = git.Close()
+			_ = gitLog.Close()
 		}
 		if err := st.Stop(); err != nil {
 			fmt.Fprintf(out, "  %v\n", err)
 		}
 	}
-	var git *stack.GitServer
-	defer func() { stopAll(git) }()
+	defer stopAll()
 
 	fmt.Fprintln(out, "==> Serving examples/ from a Git server on loopback")
-	git, err = startGit(ctx, out, o, root)
+	git, gitLog, err = startGit(ctx, out, o, root)
 	if err != nil {
 		return err
 	}
@@ -181,7 +188,7 @@ func run(ctx context.Context, o *options) error {
 	for {
 		select {
 		case <-ctx.Done():
-			stopAll(git)
+			stopAll()
 			fmt.Fprintln(out, "Stopped. The local cluster keeps running: `make cluster-down` stops it.")
 			return nil
 		case <-tick.C:
@@ -210,37 +217,38 @@ func missing(dir string, names ...string) bool {
 
 // startGit serves the state directory's repositories, creating the repository "examples" from examples/
 // unless it is there (what was pushed to it is kept across runs; --reset starts over). The credentials
-// are generated once and kept beside the repositories.
-func startGit(ctx context.Context, out io.Writer, o *options, root string) (*stack.GitServer, error) {
+// are generated once and kept beside the repositories. It returns the server and its log file, to close
+// after it.
+func startGit(ctx context.Context, out io.Writer, o *options, root string) (*stack.GitServer, *os.File, error) {
 	dir := filepath.Join(o.stateDir, "git")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pwFile := filepath.Join(dir, ".password")
 	pw, err := os.ReadFile(pwFile)
 	if err != nil {
 		pw = []byte(rand.Text())
 		if err := os.WriteFile(pwFile, pw, 0o600); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if o.reset {
 		if err := os.RemoveAll(filepath.Join(dir, "examples.git")); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	addr, err := pickAddr(out, "Git server", o.gitListen)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	logf, err := os.OpenFile(filepath.Join(o.stateDir, "logs", "git.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g, err := stack.NewGitServer(stack.GitOptions{Addr: addr, Dir: dir, Username: "moor", Password: strings.TrimSpace(string(pw)), Log: logf})
 	if err != nil {
 		logf.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	_, err = g.CreateRepo(ctx, "examples", os.DirFS(filepath.Join(root, "examples")))
 	switch {
@@ -248,9 +256,10 @@ func startGit(ctx context.Context, out io.Writer, o *options, root string) (*sta
 		fmt.Fprintln(out, "  reusing the repository examples.git of an earlier run (--reset recreates it from examples/)")
 	case err != nil:
 		g.Close()
-		return nil, err
+		logf.Close()
+		return nil, nil, err
 	}
-	return g, nil
+	return g, logf, nil
 }
 
 // guestbookManifest reads examples/apps/guestbook.yaml and points it at the local repository and namespace.

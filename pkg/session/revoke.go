@@ -1,7 +1,6 @@
 package session
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"time"
 )
 
@@ -18,8 +16,12 @@ import (
 const RevokedSessionsKey = "moor.revokedSessions"
 
 // maxRevoked bounds the list (about 45 bytes an entry, far under a Secret's 1 MiB). Sessions last a day by
-// default; when more than this many are ended within their lifetime, the ones closest to expiry go first.
+// default; while this many ended sessions have not expired, a logout fails with ErrTooManyRevoked (the
+// session then lives to its expiry, as it would without the logout).
 const maxRevoked = 10000
+
+// ErrTooManyRevoked is a logout refused because the list of ended sessions is full.
+var ErrTooManyRevoked = errors.New("too many sessions were ended recently; the session stays valid until it expires")
 
 // tokenDigest names a token in the revoked list without storing it: the first 16 bytes of its SHA-256.
 func tokenDigest(token string) string {
@@ -58,13 +60,11 @@ func (s *Store) revoke(ctx context.Context, token string, exp time.Time) error {
 			list = map[string]int64{}
 		}
 		maps.DeleteFunc(list, func(_ string, e int64) bool { return e <= now })
-		list[tokenDigest(token)] = exp.Unix()
-		if over := len(list) - maxRevoked; over > 0 {
-			keys := slices.SortedFunc(maps.Keys(list), func(a, b string) int { return cmp.Compare(list[a], list[b]) })
-			for _, k := range keys[:over] {
-				delete(list, k)
-			}
+		if len(list) >= maxRevoked {
+			// Never drop an entry that has not expired: that would bring an ended session back.
+			return false, ErrTooManyRevoked
 		}
+		list[tokenDigest(token)] = exp.Unix()
 		b, err := json.Marshal(list)
 		if err != nil {
 			return false, err

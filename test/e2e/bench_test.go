@@ -72,12 +72,16 @@ func pushToLive(b testing.TB, e *env, wt *stack.Worktree, ns, file, cm string, c
 	}
 	values := make(chan seen, 64)
 	go func() {
+		defer close(values)
 		for ev := range w.ResultChan() {
 			if c, ok := ev.Object.(*corev1.ConfigMap); ok && ev.Type != watch.Deleted {
-				values <- seen{c.Data["GREETING"], time.Now()}
+				select {
+				case values <- seen{c.Data["GREETING"], time.Now()}:
+				case <-ctx.Done(): // pushToLive returned: nobody reads any more
+					return
+				}
 			}
 		}
-		close(values)
 	}()
 	run := strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
 	for i := range pushes {

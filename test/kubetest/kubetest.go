@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -23,6 +22,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/moorcd/moor/test/stack"
 )
 
 // Cluster is a running API server with clients bound to it.
@@ -175,23 +176,9 @@ func (c *Cluster) Namespace(t testing.TB) string {
 	return name
 }
 
-// RepoRoot finds the repository root by walking up from the working directory to Moor's go.mod.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/moorcd/moor\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("repository root (go.mod of github.com/moorcd/moor) not found")
-		}
-		dir = parent
-	}
-}
+// RepoRoot finds the repository root by walking up from the working directory to Moor's go.mod (it is
+// stack.RepoRoot, which hack/quickstart uses without importing "testing").
+func RepoRoot() (string, error) { return stack.RepoRoot() }
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

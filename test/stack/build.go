@@ -68,7 +68,8 @@ func Build(ctx context.Context, repoRoot, dir string, names ...string) (string, 
 	return dir, nil
 }
 
-// RepoRoot finds the repository root by walking up from the working directory to Moor's go.mod.
+// RepoRoot finds the repository root by walking up from the working directory to Moor's go.mod. It is
+// the one copy: test/kubetest.RepoRoot calls it (this package stays free of "testing", for hack/quickstart).
 func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {

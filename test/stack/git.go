@@ -71,6 +71,7 @@ type GitServer struct {
 	mu       sync.Mutex
 	hook     webhookTarget
 	repoLock map[string]*sync.Mutex
+	closed   bool // set by Close under mu: no delivery starts after it (deliveries.Add never races Wait)
 
 	deliveries sync.WaitGroup
 	pushes     atomic.Int64
@@ -163,9 +164,22 @@ func (g *GitServer) Stats() GitStats {
 	return GitStats{Pushes: g.pushes.Load(), Delivered: g.delivered.Load(), Failed: g.failed.Load()}
 }
 
-// Close stops the server, waits for webhook deliveries in flight and removes a temporary directory.
+// closeTimeout bounds how long Close waits for requests in flight (a push, git http-backend) to finish.
+const closeTimeout = 10 * time.Second
+
+// Close stops the server: it stops accepting connections, waits (at most closeTimeout) for the requests in
+// flight, then for the webhook deliveries they started, and removes a temporary directory.
 func (g *GitServer) Close() error {
-	err := g.srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	err := g.srv.Shutdown(ctx)
+	if err != nil {
+		// Requests still running after the timeout: drop their connections.
+		err = errors.Join(err, g.srv.Close())
+	}
+	g.mu.Lock()
+	g.closed = true // a handler still running past the timeout starts no delivery now
+	g.mu.Unlock()
 	g.deliveries.Wait()
 	g.removeTemp()
 	return err
@@ -282,7 +296,14 @@ func (g *GitServer) notify(hook webhookTarget, name, ref, before, after string) 
 	if hook.url == "" {
 		return
 	}
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		g.logf("git: webhook for %s %s dropped: the server is closed", name, ref)
+		return
+	}
 	g.deliveries.Add(1)
+	g.mu.Unlock()
 	go func() {
 		defer g.deliveries.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -401,7 +422,16 @@ func runGit(ctx context.Context, dir string, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return "", fmt.Errorf("git %s: %w: %s", redactURLs(strings.Join(args, " ")), err, redactURLs(strings.TrimSpace(stderr.String())))
 	}
 	return strings.TrimSpace(stdout.String()), nil
+}
+
+// urlUserInfo matches the user information (user:password@) of a URL.
+var urlUserInfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s'"]+@`)
+
+// redactURLs hides the credentials of the URLs in s (an AuthURL in the arguments of git clone, or in what
+// git printed), so that errors and test logs do not show the Git server's password.
+func redactURLs(s string) string {
+	return urlUserInfo.ReplaceAllString(s, "${1}REDACTED@")
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -83,5 +84,26 @@ func TestGitServerPushSendsWebhook(t *testing.T) {
 				t.Errorf("stats %+v", s)
 			}
 		})
+	}
+}
+
+// TestGitServerErrorsHideThePassword clones a repository that does not exist: the error names the URL
+// without the server's password, which would otherwise end up in test logs.
+func TestGitServerErrorsHideThePassword(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	const password = "hunter2-s3cret"
+	g, err := stack.NewGitServer(stack.GitOptions{Username: "u", Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	_, err = g.Clone(t.Context(), "missing", filepath.Join(t.TempDir(), "missing"))
+	if err == nil {
+		t.Fatal("cloning a missing repository succeeded")
+	}
+	if msg := err.Error(); strings.Contains(msg, password) || !strings.Contains(msg, "REDACTED@") {
+		t.Errorf("error %q shows the password or no redacted URL", msg)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -262,7 +263,7 @@ func (s *Stack) repoServerReady(ctx context.Context) error {
 // controllerReady: with leader election (the default) the controller leads once the Lease names it and was
 // renewed after this process started; it then creates the default AppProject before its workers start.
 func (s *Stack) controllerReady(ctx context.Context, p *process, started time.Time) error {
-	if !hasFlag(p.args, "--leader-elect=false") {
+	if !slices.Contains(p.args, "--leader-elect=false") {
 		lease, err := s.Kube.CoordinationV1().Leases(s.Namespace).Get(ctx, leaseName, metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("lease: %w", err)
@@ -293,15 +294,6 @@ func (s *Stack) serverReady(ctx context.Context) error {
 	}
 	_, err = s.Kube.CoreV1().Secrets(s.Namespace).Get(ctx, InitialAdminSecretName, metav1.GetOptions{})
 	return err
-}
-
-func hasFlag(args []string, flag string) bool {
-	for _, a := range args {
-		if a == flag {
-			return true
-		}
-	}
-	return false
 }
 
 // URL is moor-server's base URL, http://host:port.

@@ -185,3 +185,9 @@ func SetBrowser(open func(string) error) func() {
 	loginOpenBrowser = open
 	return func() { loginOpenBrowser = prev }
 }
+
+// ResolveTarget returns the server and token a command run with --config path and --server server uses.
+func ResolveTarget(path, server string) (string, string, error) {
+	t, err := (&globalOptions{configPath: path, server: server}).resolve()
+	return t.Server, t.Token, err
+}

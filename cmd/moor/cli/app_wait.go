@@ -98,7 +98,7 @@ func newAppWaitCommand(g *globalOptions) *cobra.Command {
 (the application is gone). Without any, it waits for sync, health and operation.
 
 Exits 0 when every condition holds, 1 when --timeout passes first (the message says what is missing), 13
-when an application does not exist.`,
+when an application does not exist or, without --delete, is deleted while waited for.`,
 		Example: `  moor app wait guestbook --health --sync --timeout 120
   moor app wait -l team=web --operation
   moor app wait guestbook --delete`,

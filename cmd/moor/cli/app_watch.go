@@ -20,7 +20,8 @@ type appCondition func(app *v1alpha1.Application, deleted bool) bool
 // watchApp follows one application until cond holds and returns the state it held for. It streams
 // ApplicationService.Watch; when the stream fails it reads the application with Get, waits a little and
 // watches again (and polls with Get alone if the server has no Watch). When ctx ends first it returns the
-// last state seen with ctx's error. A missing application is an error (NotFound) unless cond accepts it.
+// last state seen with ctx's error. A missing application is an error (NotFound) unless cond accepts it,
+// and so is one deleted while watched (a DELETED event or a Get answering NotFound).
 func watchApp(ctx context.Context, s *appSession, name string, cond appCondition) (*v1alpha1.Application, error) {
 	return watchAppFunc(ctx, s, name, cond, nil)
 }
@@ -87,6 +88,9 @@ func (w *appWatcher) poll(ctx context.Context) (bool, error) {
 		if w.cond(w.last, true) {
 			return true, nil
 		}
+		if w.last != nil {
+			return false, w.deletedError()
+		}
 		return false, err
 	}
 	if err != nil {
@@ -99,6 +103,12 @@ func (w *appWatcher) poll(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	return w.observe(app), nil
+}
+
+// deletedError is the error of an application deleted while watched for a condition that needs it to
+// exist: NotFound (exit 13), since waiting longer could only time out.
+func (w *appWatcher) deletedError() error {
+	return status.Errorf(codes.NotFound, "application %q was deleted", w.name)
 }
 
 // observe records a new state and checks the condition.
@@ -135,7 +145,7 @@ func (w *appWatcher) stream(ctx context.Context) error {
 			if w.cond(w.last, true) {
 				return errCondition
 			}
-			continue
+			return w.deletedError()
 		}
 		app, err := appFromMessage(ev.GetApplication())
 		if err != nil {

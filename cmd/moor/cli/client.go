@@ -65,14 +65,27 @@ func (o *globalOptions) resolve() (target, error) {
 	} else if o.context != "" {
 		return t, usageErrorf("no context %q in the config file (see 'moor context')", o.context)
 	}
+	server := t.Server
 	if v := os.Getenv("MOOR_SERVER"); v != "" {
-		t.Server = v
+		server = v
+	}
+	if o.server != "" {
+		server = o.server
+	}
+	if server != t.Server {
+		// Another server than the context's: its token and settings are never sent there; a context of
+		// that server lends its own.
+		t = target{ServerConfig: ServerConfig{Server: server}}
+		for _, c := range cfg.Contexts {
+			if c.Server == server {
+				_, s, u, _ := cfg.Context(c.Name)
+				t.ServerConfig, t.Token = s, u.AuthToken
+				break
+			}
+		}
 	}
 	if v := os.Getenv("MOOR_AUTH_TOKEN"); v != "" {
 		t.Token = v
-	}
-	if o.server != "" {
-		t.Server = o.server
 	}
 	if o.authToken != "" {
 		t.Token = o.authToken

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,9 +47,10 @@ func newLoginCommand(g *globalOptions) *cobra.Command {
 the password without echo on a terminal) or with --sso, and save the session token in the config file
 under a context (named after the server, or --name), which becomes the current one.
 
-Without --plaintext or --insecure, login first checks how the server speaks: a server without TLS (started
-with --insecure) is used in plaintext, and a certificate the system does not trust is refused unless
---insecure is given. --skip-test-tls skips the check.
+Without --plaintext or --insecure, login first checks how the server speaks: for a server without TLS
+(started with --insecure) it asks before sending the password in plaintext (off a terminal it refuses;
+pass --plaintext), and a certificate the system does not trust is refused unless --insecure is given.
+--skip-test-tls skips the check.
 
 --sso logs in through the server's SSO (OIDC, argocd-cm oidc.config) in a browser: the CLI listens on
 127.0.0.1:--sso-port (8085), opens the server's /auth/login (or prints the address to open), and the server
@@ -99,7 +103,16 @@ func runLogin(cmd *cobra.Command, g *globalOptions, server string, o *loginFlags
 			return err
 		}
 		if plain {
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s does not speak TLS: using plaintext (pass --plaintext to skip this check)\n", t.Server)
+			// Never fall back to plaintext silently: an attacker who strips TLS would get the password.
+			f, onTerminal := cmd.InOrStdin().(*os.File)
+			if !onTerminal || !term.IsTerminal(int(f.Fd())) {
+				return exitf(ExitConnectionFailure, "%s does not speak TLS: pass --plaintext to log in without it", t.Server)
+			}
+			answer, err := loginPromptLine(bufio.NewReader(f), cmd.ErrOrStderr(),
+				fmt.Sprintf("%s does not speak TLS. Log in over plaintext (the password travels unencrypted)? [y/n] ", t.Server))
+			if err != nil || !strings.EqualFold(strings.TrimSpace(answer), "y") && !strings.EqualFold(strings.TrimSpace(answer), "yes") {
+				return usageErrorf("login cancelled: %s does not speak TLS (pass --plaintext to log in without it)", t.Server)
+			}
 			t.PlainText = true
 		}
 	}
@@ -227,25 +240,28 @@ func ssoLogin(ctx context.Context, cmd *cobra.Command, t target, o *loginFlags) 
 	}
 	defer lis.Close()
 	callback := "http://" + lis.Addr().String() + "/auth/callback"
-	state := rand.Text()
+	state, verifier := rand.Text(), rand.Text()+rand.Text()
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
 	got := make(chan string, 1)
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		if r.URL.Path != "/auth/callback" || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 || q.Get("token") == "" {
+		if r.URL.Path != "/auth/callback" || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 || q.Get("code") == "" {
 			http.Error(w, "This is not the answer to the login moor is waiting for.", http.StatusBadRequest)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, "<!doctype html><title>moor</title><p>Logged in. You can close this window and return to the terminal.</p>")
 		select {
-		case got <- q.Get("token"):
+		case got <- q.Get("code"):
 		default:
 		}
 	})}
 	go func() { _ = srv.Serve(lis) }()
 	defer srv.Close()
 
-	loginURL := strings.TrimSuffix(base, "/") + "/auth/login?cli_callback=" + url.QueryEscape(callback) + "&cli_state=" + state
+	base = strings.TrimSuffix(base, "/")
+	loginURL := base + "/auth/login?cli_callback=" + url.QueryEscape(callback) + "&cli_state=" + state + "&cli_challenge=" + challenge
 	errOut := cmd.ErrOrStderr()
 	fmt.Fprintf(errOut, "Log in with %s in your browser:\n  %s\n", loginOrDefault(st.GetOidcConfig().GetName(), "SSO"), loginURL)
 	if err := loginOpenBrowser(loginURL); err == nil {
@@ -253,13 +269,17 @@ func ssoLogin(ctx context.Context, cmd *cobra.Command, t target, o *loginFlags) 
 	}
 	wait, cancel := context.WithTimeout(ctx, o.ssoTimeout)
 	defer cancel()
+	var code string
 	select {
-	case token = <-got:
+	case code = <-got:
 	case <-wait.Done():
 		if ctx.Err() != nil {
 			return "", "", ctx.Err()
 		}
 		return "", "", exitf(ExitCommandSpecific, "no SSO login arrived within %s", o.ssoTimeout)
+	}
+	if token, err = redeemSSOCode(wait, t, base, code, verifier); err != nil {
+		return "", "", err
 	}
 	authed, err := dial(target{ServerConfig: t.ServerConfig, Token: token})
 	if err != nil {
@@ -271,6 +291,35 @@ func ssoLogin(ctx context.Context, cmd *cobra.Command, t target, o *loginFlags) 
 		return "", "", fmt.Errorf("checking the SSO session: %w", err)
 	}
 	return token, info.GetUsername(), nil
+}
+
+// redeemSSOCode trades the code of a CLI login for the session at the server's /auth/token, proving with the
+// verifier that this CLI started the login.
+func redeemSSOCode(ctx context.Context, t target, base, code, verifier string) (string, error) {
+	hc := &http.Client{Timeout: 30 * time.Second}
+	if !t.PlainText {
+		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: t.Insecure, MinVersion: tls.VersionTLS12}} //nolint:gosec // only with --insecure
+	}
+	form := url.Values{"code": {code}, "code_verifier": {verifier}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/auth/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", exitf(ExitConnectionFailure, "redeeming the SSO login: %v", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+		Error string `json:"error"`
+	}
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out)
+	if resp.StatusCode != http.StatusOK || out.Token == "" {
+		return "", exitf(ExitAPIError, "the server refused the SSO login: %s %s", resp.Status, out.Error)
+	}
+	return out.Token, nil
 }
 
 func loginOrDefault(s, def string) string {

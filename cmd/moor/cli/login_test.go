@@ -52,7 +52,7 @@ func TestLoginProbesTLS(t *testing.T) {
 		{name: "untrusted certificate", args: []string{hostOf(tlsServer.URL)}, code: cli.ExitConnectionFailure, message: "pass --insecure"},
 		{name: "untrusted certificate accepted", args: []string{hostOf(tlsServer.URL), "--insecure"}, code: cli.ExitConnectionFailure,
 			notMessage: "pass --insecure"},
-		{name: "plaintext server", args: []string{hostOf(plainServer.URL)}, code: cli.ExitConnectionFailure, stderr: "does not speak TLS"},
+		{name: "plaintext server", args: []string{hostOf(plainServer.URL)}, code: cli.ExitConnectionFailure, message: "does not speak TLS: pass --plaintext"},
 		{name: "nothing listens", args: []string{closed}, code: cli.ExitConnectionFailure, message: "cannot reach"},
 	}
 	for _, c := range cases {
@@ -133,5 +133,28 @@ func TestContextAndLogout(t *testing.T) {
 	}
 	if r := run("logout", "dev"); r.Code != cli.ExitNotFound {
 		t.Errorf("logout of a deleted context: exit %d %q", r.Code, r.Message)
+	}
+}
+
+func TestAnotherServerNeverGetsTheContextsToken(t *testing.T) {
+	t.Setenv("MOOR_SERVER", "")
+	t.Setenv("MOOR_AUTH_TOKEN", "")
+	path := filepath.Join(t.TempDir(), "config")
+	cfg := &cli.Config{}
+	cfg.Upsert("staging", cli.ServerConfig{Server: "staging.example.com"}, "token-staging")
+	cfg.Upsert("prod", cli.ServerConfig{Server: "prod.example.com"}, "token-prod")
+	if err := cfg.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ flag, server, token string }{
+		{"", "prod.example.com", "token-prod"},
+		{"prod.example.com", "prod.example.com", "token-prod"},
+		{"staging.example.com", "staging.example.com", "token-staging"},
+		{"evil.example.com", "evil.example.com", ""},
+	} {
+		server, token, err := cli.ResolveTarget(path, c.flag)
+		if err != nil || server != c.server || token != c.token {
+			t.Errorf("--server %q: %s with token %q (%v), want %s with %q", c.flag, server, token, err, c.server, c.token)
+		}
 	}
 }

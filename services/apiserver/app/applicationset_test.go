@@ -356,6 +356,19 @@ func TestApplicationSet(t *testing.T) {
 		}
 	})
 
+	t.Run("a template patch needs the right to create applications in every project", func(t *testing.T) {
+		t.Parallel()
+		patch := "spec:\n  project: default\n"
+		withPatch := func(s *v1alpha1.ApplicationSet) { s.Spec.GoTemplate = new(true); s.Spec.TemplatePatch = &patch }
+		code, body, _ := f.do(t, http.MethodPost, "/api/v1/applicationsets", carol, appSetJSON(t, newAppSet(t, "patch-by-carol", setInProject("team-a"), withPatch)))
+		if code != http.StatusForbidden || !strings.Contains(string(body), "spec.templatePatch: permission denied") {
+			t.Errorf("carol's set with a template patch: %d %s", code, body)
+		}
+		if code, body, _ := f.do(t, http.MethodPost, "/api/v1/applicationsets", admin, appSetJSON(t, newAppSet(t, "patch-by-admin", withPatch))); code != http.StatusOK {
+			t.Errorf("admin's set with a template patch: %d %s", code, body)
+		}
+	})
+
 	t.Run("generate renders the list generator", func(t *testing.T) {
 		t.Parallel()
 		s := newAppSet(t, "gen")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/moorcd/moor/pkg/session"
 	"github.com/moorcd/moor/services/apiserver/auth"
+	"github.com/moorcd/moor/services/apiserver/sso"
 	"github.com/moorcd/moor/test/kubetest"
 )
 
@@ -54,29 +55,52 @@ func TestSSO(t *testing.T) {
 		}
 	})
 
-	t.Run("a CLI login hands the session to its loopback callback only", func(t *testing.T) {
+	t.Run("a CLI login hands a code only its verifier redeems to its loopback callback only", func(t *testing.T) {
 		provider.QueueUser(&mockoidc.MockUser{Subject: "u-cli", Email: "cli@example.com", Groups: []string{"admins"}})
-		const cliState = "c1i-state-0123456789"
+		const cliState, verifier = "c1i-state-0123456789", "a-verifier-only-the-cli-knows-0123456789"
+		challenge := sso.Challenge(verifier)
 		loopback := "http://127.0.0.1:8085/auth/callback"
-		callback, state := f.ssoAuthorizeQuery(t, browser, "cli_callback="+url.QueryEscape(loopback)+"&cli_state="+cliState)
+		query := "cli_callback=" + url.QueryEscape(loopback) + "&cli_state=" + cliState + "&cli_challenge=" + challenge
+		callback, state := f.ssoAuthorizeQuery(t, browser, query)
 		code, res := f.getCallback(t, browser, callback, state)
 		if code != http.StatusFound || res.token != "" {
 			t.Fatalf("callback = %d (cookie set: %t), want 302 and no session cookie", code, res.token != "")
 		}
 		to, err := url.Parse(res.location)
-		if err != nil || !strings.HasPrefix(res.location, loopback+"?") || to.Query().Get("state") != cliState || to.Query().Get("token") == "" {
-			t.Fatalf("redirected to %q, want the loopback callback with the token and the CLI's state", res.location)
+		if err != nil || !strings.HasPrefix(res.location, loopback+"?") || to.Query().Get("state") != cliState || to.Query().Get("code") == "" {
+			t.Fatalf("redirected to %q, want the loopback callback with a code and the CLI's state", res.location)
+		}
+		if to.Query().Get("token") != "" {
+			t.Fatal("the session travelled in the URL")
+		}
+		redeem := func(verifier string) (int, string) {
+			resp, err := f.http.PostForm(f.base+"/auth/token", url.Values{"code": {to.Query().Get("code")}, "code_verifier": {verifier}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out struct{ Token string }
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			return resp.StatusCode, out.Token
+		}
+		if status, token := redeem("someone-elses-verifier-0123456789"); status != http.StatusBadRequest || token != "" {
+			t.Errorf("redeemed with a wrong verifier: %d", status)
+		}
+		status, token := redeem(verifier)
+		if status != http.StatusOK || token == "" {
+			t.Fatalf("redeem: %d", status)
 		}
 		var info struct{ Username string }
-		f.getWithCookie(t, "/api/v1/session/userinfo", to.Query().Get("token"), &info)
+		f.getWithCookie(t, "/api/v1/session/userinfo", token, &info)
 		if info.Username != "u-cli" {
 			t.Errorf("the CLI's session is of %q, want u-cli", info.Username)
 		}
 		for _, bad := range []string{
-			"cli_callback=" + url.QueryEscape("http://evil.example.com:8085/cb") + "&cli_state=" + cliState,
-			"cli_callback=" + url.QueryEscape("https://127.0.0.1:8085/cb") + "&cli_state=" + cliState,
-			"cli_callback=" + url.QueryEscape("http://127.0.0.1/cb") + "&cli_state=" + cliState,
-			"cli_callback=" + url.QueryEscape(loopback) + "&cli_state=short",
+			"cli_callback=" + url.QueryEscape("http://evil.example.com:8085/cb") + "&cli_state=" + cliState + "&cli_challenge=" + challenge,
+			"cli_callback=" + url.QueryEscape("https://127.0.0.1:8085/cb") + "&cli_state=" + cliState + "&cli_challenge=" + challenge,
+			"cli_callback=" + url.QueryEscape("http://127.0.0.1/cb") + "&cli_state=" + cliState + "&cli_challenge=" + challenge,
+			"cli_callback=" + url.QueryEscape(loopback) + "&cli_state=short&cli_challenge=" + challenge,
+			"cli_callback=" + url.QueryEscape(loopback) + "&cli_state=" + cliState,
 		} {
 			resp, err := browser.Get(f.base + "/auth/login?" + bad)
 			if err != nil {

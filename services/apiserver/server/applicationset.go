@@ -382,6 +382,13 @@ func (s *ApplicationSetServer) validateAppSet(ctx context.Context, set *v1alpha1
 	if st := spec.Strategy; st != nil && st.Type != "" && st.Type != "AllAtOnce" && st.Type != "RollingSync" {
 		return invalid("spec.strategy.type", "want AllAtOnce or RollingSync, not %q", st.Type)
 	}
+	if tp := spec.TemplatePatch; tp != nil && strings.TrimSpace(*tp) != "" &&
+		!s.allowed(ctx, rbac.ResourceApplications, rbac.ActionCreate, rbac.AppObject("*", "*")) {
+		// A patch can set any field, the project included, after the check below: only a caller who may
+		// create Applications in every project may write one.
+		return status.Errorf(codes.PermissionDenied, "spec.templatePatch: permission denied: %s, %s, */* (a template patch can change the project of the generated Applications)",
+			rbac.ResourceApplications, rbac.ActionCreate)
+	}
 	for _, tp := range templateProjects(set) {
 		if strings.Contains(tp.project, "{{") {
 			return invalid(tp.field, "a templated project cannot be authorized: name the project")

@@ -18,7 +18,7 @@ import (
 // unless forceRefresh asks for a new test.
 const (
 	repoProbeTTL     = time.Minute
-	repoProbeTimeout = 10 * time.Second
+	repoProbeTimeout = 5 * time.Second
 	repoProbes       = 8 // in parallel
 )
 
@@ -40,6 +40,7 @@ func (s *RepositoryServer) withConnectionState(ctx context.Context, repos []*rep
 	if err != nil {
 		return // no repo-server: the state stays unknown
 	}
+	ctx = context.WithoutCancel(ctx) // a client that gives up must not leave a cached "context canceled"
 	resolver := &repocreds.Resolver{Secrets: kubeSecrets{ctx: ctx, c: s.core}, ConfigMaps: kubeConfigMaps{ctx: ctx, c: s.core}}
 	var g errgroup.Group
 	g.SetLimit(repoProbes)

@@ -47,7 +47,9 @@ func (s *SessionServer) Create(ctx context.Context, req *apiv1.SessionServiceCre
 // An API token is not ended this way: delete it from its account or project.
 func (s *SessionServer) Delete(ctx context.Context, _ *apiv1.SessionServiceDeleteRequest) (*apiv1.SessionServiceDeleteResponse, error) {
 	if token := auth.TokenFromMetadata(ctx); token != "" {
-		if err := s.d.Sessions.Revoke(ctx, token); err != nil {
+		if err := s.d.Sessions.Revoke(ctx, token); errors.Is(err, session.ErrTooManyRevoked) {
+			return nil, status.Error(codes.ResourceExhausted, err.Error())
+		} else if err != nil {
 			return nil, toStatus(ctx, s.d.Log, err)
 		}
 	}

@@ -12,10 +12,10 @@
 // the cookie argocd.token (HttpOnly, SameSite=Lax, Secure unless the server runs --insecure) and the
 // browser returns to return_url: a path, or a URL of the server's own origin; anything else returns to /.
 //
-// A CLI logs in through the same flow with cli_callback=<loopback URL>&cli_state=<random>: after the
-// callback the browser is sent to cli_callback with the session as `token` and cli_state as `state`, and
-// no cookie is set. cli_callback must be http on 127.0.0.1, ::1 or localhost with a port, so the session
-// never leaves the machine the browser runs on; the state lets the CLI refuse a session it did not ask for.
+// A CLI logs in through the same flow with cli_callback=<loopback URL>, cli_state and cli_challenge (S256 of
+// a verifier only the CLI holds): after the callback the browser is sent to cli_callback with a one-minute
+// code and cli_state, no cookie is set, and the CLI redeems the code with its verifier at POST /auth/token.
+// The session itself never appears in a URL; cli_callback must be http on 127.0.0.1, ::1 or localhost.
 //
 // oidc.config (YAML) reads name, issuer, clientID, clientSecret, requestedScopes (default openid, profile,
 // email, groups), requestedIDTokenClaims and enablePKCEAuthentication; other keys of Argo CD's are ignored.

@@ -159,6 +159,7 @@ func New(opts Options) *Handler {
 	h := &Handler{opts: opts, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET "+LoginPath, h.login)
 	h.mux.HandleFunc("GET "+CallbackPath, h.callback)
+	h.mux.HandleFunc("POST "+TokenPath, h.token)
 	return h
 }
 
@@ -175,10 +176,12 @@ type loginState struct {
 	Verifier string `json:"v,omitempty"`
 	Redirect string `json:"cb"`
 	Return   string `json:"r"`
-	// CLI and CLIState: a CLI's loopback listener gets the session instead of the browser (moor login --sso).
-	CLI      string    `json:"cli,omitempty"`
-	CLIState string    `json:"cs,omitempty"`
-	Expires  time.Time `json:"e"`
+	// CLI, CLIState and CLIChallenge: a CLI's loopback listener gets a code for the session instead of the
+	// browser getting the session (moor login --sso; see cli.go).
+	CLI          string    `json:"cli,omitempty"`
+	CLIState     string    `json:"cs,omitempty"`
+	CLIChallenge string    `json:"cc,omitempty"`
+	Expires      time.Time `json:"e"`
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
@@ -197,12 +200,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if raw := r.URL.Query().Get("cli_callback"); raw != "" {
 		cb, ok := loopbackCallback(raw)
-		cliState := r.URL.Query().Get("cli_state")
-		if !ok || !validCLIState(cliState) {
-			h.fail(w, r, http.StatusBadRequest, "cli_callback must be an http URL on 127.0.0.1, ::1 or localhost with a port, with a cli_state of 16 to 128 letters, digits, - or _", nil)
+		cliState, challenge := r.URL.Query().Get("cli_state"), r.URL.Query().Get("cli_challenge")
+		if !ok || !validCLIState(cliState) || !validChallenge(challenge) {
+			h.fail(w, r, http.StatusBadRequest, "cli_callback must be an http URL on 127.0.0.1, ::1 or localhost with a port, "+
+				"with a cli_state of 16 to 128 letters, digits, - or _ and a cli_challenge (base64url SHA-256 of the CLI's verifier)", nil)
 			return
 		}
-		st.CLI, st.CLIState = cb, cliState
+		st.CLI, st.CLIState, st.CLIChallenge = cb, cliState, challenge
 	}
 	authOpts := []oauth2.AuthCodeOption{oidc.Nonce(st.Nonce)}
 	if cfg.EnablePKCEAuthentication {
@@ -308,15 +312,14 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if st.CLI != "" {
-		// A CLI login: the session goes to the CLI's loopback listener, with the CLI's state so it knows the
-		// answer is to its own login, and the browser keeps no session.
-		u, _ := url.Parse(st.CLI) // checked by loopbackCallback
-		q := u.Query()
-		q.Set("token", token)
-		q.Set("state", st.CLIState)
-		u.RawQuery = q.Encode()
+		// A CLI login: its loopback listener gets a code only the CLI can redeem; the browser keeps no session.
+		to, err := h.cliRedirect(ctx, st, token)
+		if err != nil {
+			h.fail(w, r, http.StatusServiceUnavailable, "cannot hand the session to the CLI now", err)
+			return
+		}
 		h.opts.Log.InfoContext(ctx, "sso login", "user", idt.Subject, "groups", len(groups), "client", "cli")
-		http.Redirect(w, r, u.String(), http.StatusFound)
+		http.Redirect(w, r, to, http.StatusFound)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{

@@ -93,9 +93,10 @@ type Controller struct {
 	conns    map[string]*connection
 	runCtx   context.Context
 
-	keyMu sync.Mutex
-	key   []byte
-	keyAt time.Time
+	keyMu  sync.Mutex
+	key    []byte
+	keyErr error
+	keyAt  time.Time
 
 	reconciles *prometheus.HistogramVec
 	operations *prometheus.HistogramVec
@@ -611,15 +612,15 @@ func levelName(l reconcile.Level) string {
 func (c *Controller) serverKey(ctx context.Context) ([]byte, error) {
 	c.keyMu.Lock()
 	defer c.keyMu.Unlock()
-	if c.key != nil && time.Since(c.keyAt) < 30*time.Second {
-		return c.key, nil
+	if time.Since(c.keyAt) < 30*time.Second && (c.key != nil || c.keyErr != nil) {
+		return c.key, c.keyErr // a failure too, so unauthenticated callers cannot make a GET each
 	}
 	sec, err := c.kube.CoreV1().Secrets(c.opts.Namespace).Get(ctx, session.SecretName, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
+	c.keyAt, c.key, c.keyErr = time.Now(), nil, err
+	if err == nil {
+		c.key = sec.Data[session.SigningKeyKey]
 	}
-	c.key, c.keyAt = sec.Data[session.SigningKeyKey], time.Now()
-	return c.key, nil
+	return c.key, c.keyErr
 }
 
 // AppState is where the controller publishes resource trees and managed resources.

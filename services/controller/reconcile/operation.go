@@ -279,14 +279,16 @@ func operationSources(app *v1alpha1.Application, op *v1alpha1.SyncOperation) []v
 	return sources
 }
 
-// pinRevisions makes every step of one run sync the same commits. Within a run, the sources are pinned to
-// the revisions the first step recorded in syncResult, so a push in the middle of a sync does not mix two
-// commits. The first step of a manual sync that names no revision resolves the target afresh (no cached
+// pinRevisions makes every step of one operation sync the same commits. The sources are pinned to the
+// revisions the first step recorded in syncResult, so a push in the middle of a sync (or between retries)
+// does not mix two commits. The first step of a manual sync that names no revision resolves the target afresh (no cached
 // ls-remote): a sync asked for right after a push deploys that push.
 func (r *Reconciler) pinRevisions(ctx context.Context, st *v1alpha1.OperationState, op *v1alpha1.SyncOperation, manual bool,
 	sources []v1alpha1.ApplicationSource, proj *v1alpha1.AppProject) ([]v1alpha1.ApplicationSource, error) {
 	sources = slices.Clone(sources) // the history records the sources as asked for
-	if sr := st.SyncResult; sr != nil && len(sr.Resources) > 0 {
+	// A retry syncs the same commits too, unless retry.refresh asked for what the target points at by then.
+	refresh := st.Operation.Retry != nil && st.Operation.Retry.Refresh != nil && *st.Operation.Retry.Refresh
+	if sr := st.SyncResult; sr != nil && (len(sr.Resources) > 0 || st.RetryCount > 0 && !refresh) {
 		revs := sr.Revisions
 		if len(revs) == 0 && sr.Revision != "" {
 			revs = []string{sr.Revision}

@@ -124,8 +124,12 @@ func (h *RESTReads) get(r *http.Request, name string) ([]byte, bool) {
 	if err != nil || ns != "" && ns != h.Apps.d.Namespace {
 		return nil, false
 	}
-	app, err := h.Apps.cachedApp(ctx, name, project, rbac.ActionGet)
+	// The informer cache only: an app it does not hold yet goes to the gateway, which reads the API server.
+	app, err := h.Apps.d.Apps.Get(name)
 	if err != nil {
+		return nil, false
+	}
+	if app, err = h.Apps.checkApp(ctx, app, nil, name, project, rbac.ActionGet); err != nil {
 		return nil, false
 	}
 	b, err := h.Apps.cache.json(app)

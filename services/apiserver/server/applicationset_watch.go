@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"google.golang.org/grpc"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -42,8 +43,16 @@ func (s *ApplicationSetServer) Watch(req *apiv1.ApplicationSetServiceWatchReques
 	}
 	w := &appSetWatch{s: s, stream: stream, projects: req.GetProjects(), sent: map[string]bool{}, resumed: req.GetResourceVersion() != ""}
 	rv := req.GetResourceVersion()
-	for {
+	for attempt := 0; ; attempt++ {
 		var err error
+		if attempt > 0 {
+			// A watch the API server closes at once must not turn into a tight loop of new watches.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second)):
+			}
+		}
 		if rv == "" {
 			if rv, err = w.relist(ctx, opts); err != nil {
 				return w.end(ctx, err)

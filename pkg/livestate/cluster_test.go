@@ -137,6 +137,9 @@ func TestClusterTracksAppResources(t *testing.T) {
 			t.Errorf("%s/%s: managedFields kept", r.GVK.Kind, r.Name)
 		}
 	}
+	// Created after the tracked ones, "other" may reach the cache a moment later.
+	eventually(t, 30*time.Second, func() bool { _, ok := c.Get(gvkConfigMap, ns, "other"); return ok },
+		func() string { return "Get(other) finds nothing" })
 	if other, ok := c.Get(gvkConfigMap, ns, "other"); !ok || !other.Partial() || other.App != "" {
 		t.Errorf("Get(other) = %+v, %v; want an untracked, partial resource", other, ok)
 	}

@@ -19,7 +19,7 @@ import (
 type ClusterServer struct {
 	apiv1.UnimplementedClusterServiceServer
 	*core
-	probes clusterProber
+	probes ttlCache[clusterProbe]
 }
 
 // keyInClusterEnabled is the argocd-cm key that turns the in-cluster destination off.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -25,28 +24,6 @@ type clusterProbe struct {
 	at      time.Time
 	version string
 	err     string
-}
-
-// clusterProber caches probes by server URL. The zero value is ready.
-type clusterProber struct {
-	mu     sync.Mutex
-	probes map[string]clusterProbe
-}
-
-func (p *clusterProber) get(server string) (clusterProbe, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	pr, ok := p.probes[server]
-	return pr, ok && time.Since(pr.at) < clusterProbeTTL
-}
-
-func (p *clusterProber) put(server string, pr clusterProbe) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.probes == nil {
-		p.probes = map[string]clusterProbe{}
-	}
-	p.probes[server] = pr
 }
 
 // withInfo fills the info of each API cluster (items[i] is list[i]).
@@ -76,7 +53,7 @@ func (s *ClusterServer) withInfo(list []*clusters.Cluster, items []*apiv1.Cluste
 
 // probe asks the cluster for its version, from the cache when fresh.
 func (s *ClusterServer) probe(set *clusters.Set, c *clusters.Cluster) clusterProbe {
-	if pr, ok := s.probes.get(c.Server); ok {
+	if pr, ok := s.probes.get(c.Server, clusterProbeTTL); ok {
 		return pr
 	}
 	pr := clusterProbe{at: time.Now()}

@@ -28,7 +28,7 @@ import (
 type RepositoryServer struct {
 	apiv1.UnimplementedRepositoryServiceServer
 	*core
-	repoProbes repoProber
+	repoProbes ttlCache[repoProbe]
 }
 
 // repoServerTimeout bounds one call to the repo-server made on behalf of a request.

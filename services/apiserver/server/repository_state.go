@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -26,12 +25,6 @@ type repoProbe struct {
 	at      time.Time
 	ok      bool
 	message string
-}
-
-// repoProber caches tests by URL and project. The zero value is ready.
-type repoProber struct {
-	mu     sync.Mutex
-	probes map[string]repoProbe
 }
 
 // withConnectionState fills the connection state of items (items[i] is of repos[i]).
@@ -61,14 +54,10 @@ func (s *RepositoryServer) withConnectionState(ctx context.Context, repos []*rep
 func (s *RepositoryServer) probeRepo(ctx context.Context, rs reposerverv1.RepoServerServiceClient, resolver *repocreds.Resolver,
 	r *repocreds.Repository, force bool) repoProbe {
 	key := r.Project + "|" + r.URL
-	p := &s.repoProbes
-	p.mu.Lock()
-	pr, ok := p.probes[key]
-	p.mu.Unlock()
-	if ok && !force && time.Since(pr.at) < repoProbeTTL {
+	if pr, ok := s.repoProbes.get(key, repoProbeTTL); ok && !force {
 		return pr
 	}
-	pr = repoProbe{at: time.Now()}
+	pr := repoProbe{at: time.Now()}
 	repo, err := resolver.Resolve(ctx, r.URL, r.Project)
 	if err == nil {
 		cctx, cancel := context.WithTimeout(ctx, repoProbeTimeout)
@@ -82,11 +71,6 @@ func (s *RepositoryServer) probeRepo(ctx context.Context, rs reposerverv1.RepoSe
 	if err != nil {
 		pr.message = oneLine(repoServerStatus(err))
 	}
-	p.mu.Lock()
-	if p.probes == nil {
-		p.probes = map[string]repoProbe{}
-	}
-	p.probes[key] = pr
-	p.mu.Unlock()
+	s.repoProbes.put(key, pr)
 	return pr
 }

@@ -24,7 +24,7 @@ func TestAdmAccountFlags(t *testing.T) {
 
 func TestAdmAccountBcrypt(t *testing.T) {
 	t.Parallel()
-	r := admRun(t, "s3cret\n", "account", "bcrypt")
+	r := appRun(t, "s3cret\n", "account", "bcrypt")
 	if r.Err != nil {
 		t.Fatal(r.Message)
 	}
@@ -42,7 +42,7 @@ func admTestAccount(t *testing.T, e *admEnv) {
 	stacktest.Wait(t, 30*time.Second, "account ci listed", func(context.Context) (bool, error) {
 		return strings.Contains(e.run(t, "", "account", "list", "-o", "name").Stdout, "ci\n"), nil
 	})
-	admGolden(t, "account-list.golden", e.ok(t, "account", "list"))
+	goldenFile(t, "account-list.golden", e.ok(t, "account", "list"))
 	if out := e.ok(t, "account", "can-i", "create", "projects", "*"); out != "yes\n" {
 		t.Errorf("admin can-i create projects: %q", out)
 	}
@@ -59,7 +59,7 @@ func admTestAccount(t *testing.T, e *admEnv) {
 	if r := e.runAs(t, token, "", "account", "can-i", "delete", "clusters", "*"); r.Err != nil || r.Stdout != "no\n" {
 		t.Errorf("ci can-i delete clusters: exit %d %q %q, want no and exit 0", r.Code, r.Stdout, r.Message)
 	}
-	admGolden(t, "account-get.golden", admNormalize(e.ok(t, "account", "get", "--account", "ci")))
+	goldenFile(t, "account-get.golden", admNormalize(e.ok(t, "account", "get", "--account", "ci")))
 	e.fails(t, cli.ExitAPIError, "already", "account", "generate-token", "--account", "ci", "--id", "ci-1")
 	e.ok(t, "account", "delete-token", "--account", "ci", "ci-1")
 	admEventually(t, "the deleted API token is refused", func() bool {
@@ -77,8 +77,8 @@ func admTestAccount(t *testing.T, e *admEnv) {
 	t.Setenv("MOOR_AUTH_TOKEN", "")
 	t.Setenv("MOOR_SERVER", "")
 	const newPassword = "N3w-Passw0rd-e2e"
-	fromConfig := func(stdin string, args ...string) admResult {
-		return admRun(t, stdin, append([]string{"--config", e.config}, args...)...)
+	fromConfig := func(stdin string, args ...string) appResult {
+		return appRun(t, stdin, append([]string{"--config", e.config}, args...)...)
 	}
 	r := fromConfig("", "account", "update-password", "--current-password", e.st.AdminPassword, "--new-password", newPassword)
 	if r.Err != nil || !strings.Contains(r.Stdout, `context "e2e" updated`) {

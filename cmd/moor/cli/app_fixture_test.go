@@ -13,26 +13,21 @@ import (
 	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
 )
 
-// appUpdate says whether to rewrite golden files: -update (shared with the other test files of the package,
-// whichever defines it first) or MOOR_UPDATE_GOLDEN=1.
-var appUpdate = func() func() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		flag.Bool("update", false, "rewrite the golden files under testdata/golden")
-	}
-	return func() bool {
-		if os.Getenv("MOOR_UPDATE_GOLDEN") == "1" {
-			return true
-		}
-		f := flag.Lookup("update")
-		return f != nil && f.Value.String() == "true"
-	}
-}()
+// update is -update: rewrite the golden files (MOOR_UPDATE_GOLDEN=1 too).
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+func appUpdate() bool { return *update || os.Getenv("MOOR_UPDATE_GOLDEN") == "1" }
 
 // appGolden compares got with testdata/golden/app-<name>, or rewrites it.
 func appGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", "app-"+name)
+	goldenFile(t, "app-"+name, got)
+}
+
+// goldenFile compares got with testdata/golden/<name>, or rewrites it with -update or MOOR_UPDATE_GOLDEN=1.
+func goldenFile(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
 	if appUpdate() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -44,7 +39,7 @@ func appGolden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run with MOOR_UPDATE_GOLDEN=1 to create it)", err)
+		t.Fatalf("%v (run with -update or MOOR_UPDATE_GOLDEN=1 to create it)", err)
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s (-want +got):\n%s", path, diff)

@@ -87,7 +87,7 @@ func admTestCluster(t *testing.T, e *admEnv) {
 	}
 	admCheckClusterToken(t, e, server, sa)
 
-	admGolden(t, "cluster-list.golden", admNormalize(e.ok(t, "cluster", "list")))
+	goldenFile(t, "cluster-list.golden", admNormalize(e.ok(t, "cluster", "list")))
 	get := e.ok(t, "cluster", "get", "local-e2e", "-o", "json")
 	var c map[string]any
 	if err := json.Unmarshal([]byte(get), &c); err != nil || c["server"] != server || c["name"] != "local-e2e" {

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -16,31 +15,6 @@ import (
 	"github.com/moorcd/moor/test/stack"
 	"github.com/moorcd/moor/test/stack/stacktest"
 )
-
-// admResult is what one run of the CLI printed and how it exited.
-type admResult struct {
-	Stdout, Stderr string
-	Err            error
-	Code           int    // the exit code main would use
-	Message        string // the line main would print on stderr
-}
-
-// admRun runs the root command in-process, as a user would, with stdin as input.
-func admRun(t *testing.T, stdin string, args ...string) admResult {
-	t.Helper()
-	root := cli.NewRootCommand()
-	var out, errOut bytes.Buffer
-	root.SetIn(strings.NewReader(stdin))
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(args)
-	err := root.ExecuteContext(t.Context())
-	r := admResult{Stdout: out.String(), Stderr: errOut.String(), Err: err}
-	if err != nil {
-		r.Message, r.Code = cli.Explain(err)
-	}
-	return r
-}
 
 // admOffline are global flags pointing at a server that does not exist and an empty config, for commands
 // that must fail before they call the server.
@@ -74,7 +48,7 @@ func admCheckUsage(t *testing.T, cases []admUsageCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := admRun(t, tc.stdin, append(admOffline(t), tc.args...)...)
+			r := appRun(t, tc.stdin, append(admOffline(t), tc.args...)...)
 			if r.Code != cli.ExitGeneric || !strings.Contains(r.Message, tc.want) {
 				t.Errorf("exit %d %q, want exit %d with %q", r.Code, r.Message, cli.ExitGeneric, tc.want)
 			}
@@ -112,7 +86,7 @@ func TestAdmProjFlags(t *testing.T) {
 func TestAdmServerUnreachable(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"proj", "list"}, {"repo", "list"}, {"cluster", "list"}, {"account", "list"}, {"repocreds", "list"}} {
-		r := admRun(t, "", append(admOffline(t), args...)...)
+		r := appRun(t, "", append(admOffline(t), args...)...)
 		if r.Code != cli.ExitConnectionFailure || !strings.Contains(r.Message, "cannot reach the server") {
 			t.Errorf("%v: exit %d %q, want exit 11 naming the server", args, r.Code, r.Message)
 		}
@@ -146,19 +120,19 @@ func TestAdmE2E(t *testing.T) {
 }
 
 // run runs the CLI against the stack with admin's token.
-func (e *admEnv) run(t *testing.T, stdin string, args ...string) admResult {
+func (e *admEnv) run(t *testing.T, stdin string, args ...string) appResult {
 	t.Helper()
 	return e.runAs(t, e.token, stdin, args...)
 }
 
 // runAs runs the CLI against the stack with token (none when empty: the config file's).
-func (e *admEnv) runAs(t *testing.T, token, stdin string, args ...string) admResult {
+func (e *admEnv) runAs(t *testing.T, token, stdin string, args ...string) appResult {
 	t.Helper()
 	global := []string{"--server", e.st.ServerAddr, "--plaintext", "--config", e.config}
 	if token != "" {
 		global = append(global, "--auth-token", token)
 	}
-	return admRun(t, stdin, append(global, args...)...)
+	return appRun(t, stdin, append(global, args...)...)
 }
 
 // ok runs the CLI as admin and fails the test unless it succeeds; it returns stdout.
@@ -264,7 +238,7 @@ spec:
 	e.ok(t, "proj", "role", "add-policy", "shop", "ci", "-a", "get", "-o", "*", "-p", "allow")
 	e.ok(t, "proj", "role", "add-policy", "shop", "ci", "-a", "delete", "-o", "*", "-p", "deny")
 	e.ok(t, "proj", "role", "remove-policy", "shop", "ci", "-a", "delete", "-o", "*", "-p", "deny")
-	admGolden(t, "proj-role-list.golden", e.ok(t, "proj", "role", "list", "shop"))
+	goldenFile(t, "proj-role-list.golden", e.ok(t, "proj", "role", "list", "shop"))
 
 	out := e.ok(t, "proj", "role", "create-token", "shop", "ci", "--id", "first", "--expires-in", "1d")
 	if !strings.Contains(out, "Token created for proj:shop:ci") || !strings.Contains(out, "ID:          first") {
@@ -281,7 +255,7 @@ spec:
 			t.Errorf("role token can-i %s: %q %v, want %s", action, r.Stdout, r.Err, want)
 		}
 	}
-	admGolden(t, "proj-role-get.golden", admNormalize(e.ok(t, "proj", "role", "get", "shop", "ci")))
+	goldenFile(t, "proj-role-get.golden", admNormalize(e.ok(t, "proj", "role", "get", "shop", "ci")))
 
 	// delete-token by ISSUED-AT (as list-tokens shows it) revokes the token.
 	var iat string
@@ -300,8 +274,8 @@ spec:
 	}
 	e.fails(t, cli.ExitNotFound, `no role "nope"`, "proj", "role", "get", "shop", "nope")
 
-	admGolden(t, "proj-get.golden", e.ok(t, "proj", "get", "shop"))
-	admGolden(t, "proj-list.golden", e.ok(t, "proj", "list"))
+	goldenFile(t, "proj-get.golden", e.ok(t, "proj", "get", "shop"))
+	goldenFile(t, "proj-list.golden", e.ok(t, "proj", "list"))
 	if out := e.ok(t, "proj", "list", "-o", "name"); out != "billing\ndefault\nshop\n" {
 		t.Errorf("proj list -o name = %q", out)
 	}

@@ -37,7 +37,7 @@ func admTestRepo(t *testing.T, e *admEnv) {
 	url := srv.Add(t, "team/guestbook.git", r)
 
 	var printed strings.Builder
-	run := func(stdin string, args ...string) admResult {
+	run := func(stdin string, args ...string) appResult {
 		t.Helper()
 		res := e.run(t, stdin, args...)
 		printed.WriteString(res.Stdout + res.Stderr + res.Message)
@@ -61,9 +61,9 @@ func admTestRepo(t *testing.T, e *admEnv) {
 		t.Errorf("repo add --upsert: %s", res.Message)
 	}
 	list := run("", "repo", "list")
-	admGolden(t, "repo-list.golden", admNormalize(list.Stdout))
+	goldenFile(t, "repo-list.golden", admNormalize(list.Stdout))
 	get := run("", "repo", "get", url)
-	admGolden(t, "repo-get.golden", admNormalize(get.Stdout))
+	goldenFile(t, "repo-get.golden", admNormalize(get.Stdout))
 	for _, format := range []string{"json", "yaml", "url", "wide"} {
 		if res := run("", "repo", "get", url, "-o", format); res.Err != nil || !strings.Contains(res.Stdout, url) {
 			t.Errorf("repo get -o %s: %v\n%s", format, res.Err, res.Stdout)
@@ -96,7 +96,7 @@ func admTestRepoCreds(t *testing.T, e *admEnv) {
 	url := srv.Add(t, "team/app.git", r)
 
 	var printed strings.Builder
-	run := func(stdin string, args ...string) admResult {
+	run := func(stdin string, args ...string) appResult {
 		t.Helper()
 		res := e.run(t, stdin, args...)
 		printed.WriteString(res.Stdout + res.Stderr + res.Message)
@@ -105,7 +105,7 @@ func admTestRepoCreds(t *testing.T, e *admEnv) {
 	if res := run(password+"\n", "repocreds", "add", srv.URL+"/team", "--username", user); res.Err != nil {
 		t.Fatalf("repocreds add: %s", res.Message)
 	}
-	admGolden(t, "repo-creds-list.golden", admNormalize(run("", "repocreds", "list").Stdout))
+	goldenFile(t, "repo-creds-list.golden", admNormalize(run("", "repocreds", "list").Stdout))
 	// A repository under the template needs no credentials of its own.
 	add := run("", "repo", "add", url)
 	if add.Err != nil || !strings.Contains(add.Stderr, "using the credentials of template") {

@@ -12,8 +12,9 @@ import (
 // contextLines is how many unchanged lines surround each change in Diff.
 const contextLines = 3
 
-// maxDiffLines bounds the line diff's quadratic table; beyond it the whole of both sides is shown.
-const maxDiffLines = 4000
+// maxDiffCells bounds the LCS table of one line diff (lines of a x lines of b, after the common prefix and
+// suffix are trimmed); beyond it the changed middle is shown as removed and added whole.
+const maxDiffCells = 4 << 20
 
 // unifiedYAML renders live and predicted as YAML and diffs them line by line, "-" for live and "+" for
 // predicted, in hunks with a few lines of context.
@@ -26,14 +27,14 @@ func unifiedYAML(live, predicted *unstructured.Unstructured) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ops := lineDiff(a, b)
+	ops := LineDiff(a, b)
 	var sb strings.Builder
 	sb.WriteString("--- live\n+++ desired\n")
-	for _, h := range hunks(ops) {
-		fmt.Fprintf(&sb, "@@ -%d,%d +%d,%d @@\n", h.aStart+1, h.aLen, h.bStart+1, h.bLen)
-		for _, op := range ops[h.from:h.to] {
-			sb.WriteByte(op.kind)
-			sb.WriteString(op.line)
+	for _, h := range Hunks(ops, contextLines) {
+		fmt.Fprintf(&sb, "@@ -%d,%d +%d,%d @@\n", h.AStart+1, h.ALen, h.BStart+1, h.BLen)
+		for _, op := range ops[h.From:h.To] {
+			sb.WriteByte(op.Kind)
+			sb.WriteString(op.Line)
 			sb.WriteByte('\n')
 		}
 	}
@@ -51,110 +52,132 @@ func yamlLines(u *unstructured.Unstructured) ([]string, error) {
 	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"), nil
 }
 
-type lineOp struct {
-	kind byte // ' ', '-' or '+'
-	line string
+// LineOp is one line of a line diff.
+type LineOp struct {
+	Kind byte // ' ' (in both), '-' (only in a) or '+' (only in b)
+	Line string
 }
 
-// lineDiff is a longest-common-subsequence diff; manifests are small enough for the O(n·m) table.
-func lineDiff(a, b []string) []lineOp {
-	if len(a)*len(b) > maxDiffLines*maxDiffLines/4 {
-		ops := make([]lineOp, 0, len(a)+len(b))
-		for _, l := range a {
-			ops = append(ops, lineOp{'-', l})
+// LineDiff is a longest-common-subsequence line diff of a and b.
+func LineDiff(a, b []string) []LineOp {
+	pre := 0
+	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
+		pre++
+	}
+	suf := 0
+	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
+		suf++
+	}
+	ops := make([]LineOp, 0, len(a)+len(b))
+	for _, l := range a[:pre] {
+		ops = append(ops, LineOp{' ', l})
+	}
+	ma, mb := a[pre:len(a)-suf], b[pre:len(b)-suf]
+	if len(ma)*len(mb) > maxDiffCells {
+		for _, l := range ma {
+			ops = append(ops, LineOp{'-', l})
 		}
-		for _, l := range b {
-			ops = append(ops, lineOp{'+', l})
+		for _, l := range mb {
+			ops = append(ops, LineOp{'+', l})
 		}
-		return ops
+	} else {
+		ops = lcsOps(ops, ma, mb)
 	}
-	n, m := len(a), len(b)
-	lcs := make([][]int32, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int32, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	ops := make([]lineOp, 0, n+m)
-	i, j := 0, 0
-	for i < n && j < m {
-		switch {
-		case a[i] == b[j]:
-			ops = append(ops, lineOp{' ', a[i]})
-			i++
-			j++
-		case lcs[i+1][j] >= lcs[i][j+1]:
-			ops = append(ops, lineOp{'-', a[i]})
-			i++
-		default:
-			ops = append(ops, lineOp{'+', b[j]})
-			j++
-		}
-	}
-	for ; i < n; i++ {
-		ops = append(ops, lineOp{'-', a[i]})
-	}
-	for ; j < m; j++ {
-		ops = append(ops, lineOp{'+', b[j]})
+	for _, l := range a[len(a)-suf:] {
+		ops = append(ops, LineOp{' ', l})
 	}
 	return ops
 }
 
-type hunk struct {
-	from, to     int // range of ops
-	aStart, aLen int
-	bStart, bLen int
+// lcsOps appends the LCS diff of a and b to ops.
+func lcsOps(ops []LineOp, a, b []string) []LineOp {
+	n, m := len(a), len(b)
+	// t[i*(m+1)+j] is the LCS length of a[i:] and b[j:].
+	t := make([]int32, (n+1)*(m+1))
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				t[i*(m+1)+j] = t[(i+1)*(m+1)+j+1] + 1
+			} else {
+				t[i*(m+1)+j] = max(t[(i+1)*(m+1)+j], t[i*(m+1)+j+1])
+			}
+		}
+	}
+	i, j := 0, 0
+	for i < n && j < m {
+		switch {
+		case a[i] == b[j]:
+			ops = append(ops, LineOp{' ', a[i]})
+			i++
+			j++
+		case t[(i+1)*(m+1)+j] >= t[i*(m+1)+j+1]:
+			ops = append(ops, LineOp{'-', a[i]})
+			i++
+		default:
+			ops = append(ops, LineOp{'+', b[j]})
+			j++
+		}
+	}
+	for ; i < n; i++ {
+		ops = append(ops, LineOp{'-', a[i]})
+	}
+	for ; j < m; j++ {
+		ops = append(ops, LineOp{'+', b[j]})
+	}
+	return ops
 }
 
-func hunks(ops []lineOp) []hunk {
-	var out []hunk
+// Hunk is a run of ops[From:To] with context; AStart and BStart count from 0.
+type Hunk struct {
+	From, To     int
+	AStart, ALen int
+	BStart, BLen int
+}
+
+// Hunks groups the changes of ops with context unchanged lines around each; changes closer than twice the
+// context share a hunk. No changes, no hunks.
+func Hunks(ops []LineOp, context int) []Hunk {
+	var out []Hunk
 	aLine, bLine := make([]int, len(ops)+1), make([]int, len(ops)+1)
 	for i, op := range ops {
 		aLine[i+1], bLine[i+1] = aLine[i], bLine[i]
-		if op.kind != '+' {
+		if op.Kind != '+' {
 			aLine[i+1]++
 		}
-		if op.kind != '-' {
+		if op.Kind != '-' {
 			bLine[i+1]++
 		}
 	}
 	for i := 0; i < len(ops); {
-		if ops[i].kind == ' ' {
+		if ops[i].Kind == ' ' {
 			i++
 			continue
 		}
-		from := max(0, i-contextLines)
+		from := max(0, i-context)
 		to := i
 		for to < len(ops) {
-			if ops[to].kind != ' ' {
+			if ops[to].Kind != ' ' {
 				to++
 				continue
 			}
 			next := to
-			for next < len(ops) && ops[next].kind == ' ' {
+			for next < len(ops) && ops[next].Kind == ' ' {
 				next++
 			}
-			if next < len(ops) && next-to <= 2*contextLines {
+			if next < len(ops) && next-to <= 2*context {
 				to = next
 				continue
 			}
-			to = min(len(ops), to+contextLines)
+			to = min(len(ops), to+context)
 			break
 		}
-		if len(out) > 0 && from < out[len(out)-1].to {
-			from = out[len(out)-1].to
+		if len(out) > 0 && from < out[len(out)-1].To {
+			from = out[len(out)-1].To
 		}
-		out = append(out, hunk{
-			from: from, to: to,
-			aStart: aLine[from], aLen: aLine[to] - aLine[from],
-			bStart: bLine[from], bLen: bLine[to] - bLine[from],
+		out = append(out, Hunk{
+			From: from, To: to,
+			AStart: aLine[from], ALen: aLine[to] - aLine[from],
+			BStart: bLine[from], BLen: bLine[to] - bLine[from],
 		})
 		i = to
 	}

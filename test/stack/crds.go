@@ -16,9 +16,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// applyCRDs server-side-applies every CRD file of dir and waits until each is established. Applying the
-// same CRDs again is a no-op, so stacks sharing a cluster may all do it.
-func applyCRDs(ctx context.Context, cfg *rest.Config, dir string) error {
+// ApplyCRDs server-side-applies (as fieldManager) every CRD file of dir and waits until each is established.
+// Applying the same CRDs again is a no-op, so stacks and tests sharing a cluster may all do it.
+func ApplyCRDs(ctx context.Context, cfg *rest.Config, dir, fieldManager string) error {
 	client, err := apiextensions.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -38,7 +38,7 @@ func applyCRDs(ctx context.Context, cfg *rest.Config, dir string) error {
 			return err
 		}
 		var crd apiextensionsv1.CustomResourceDefinition
-		if err := yaml.Unmarshal(data, &crd); err != nil {
+		if err := yaml.UnmarshalStrict(data, &crd); err != nil {
 			return fmt.Errorf("parse %s: %w", f, err)
 		}
 		body, err := yaml.YAMLToJSON(data)
@@ -46,7 +46,7 @@ func applyCRDs(ctx context.Context, cfg *rest.Config, dir string) error {
 			return fmt.Errorf("parse %s: %w", f, err)
 		}
 		if _, err := crds.Patch(ctx, crd.Name, types.ApplyPatchType, body,
-			metav1.PatchOptions{FieldManager: "moor-stack", Force: &force}); err != nil {
+			metav1.PatchOptions{FieldManager: fieldManager, Force: &force}); err != nil {
 			return fmt.Errorf("apply %s: %w", f, err)
 		}
 		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {

@@ -125,7 +125,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		o.CRDDir = filepath.Join(root, "deploy", "crds")
 	}
-	if err := applyCRDs(ctx, cfg, o.CRDDir); err != nil {
+	if err := ApplyCRDs(ctx, cfg, o.CRDDir, "moor-stack"); err != nil {
 		return nil, err
 	}
 	if err := s.ensureNamespace(ctx); err != nil {

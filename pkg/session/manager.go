@@ -171,13 +171,17 @@ func (m *Manager) Sign(ctx context.Context, subject string, ttl time.Duration, i
 // means the settings could not be read. An SSO session (SignSSO) has no account: it is checked for signature,
 // issuer and expiry only.
 func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
-	key, err := m.store.SigningKey(ctx)
+	// One read of the settings serves the key, the revoked sessions and the account.
+	snap, err := m.store.current(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("verify token: %w", err)
 	}
+	if len(snap.signingKey) == 0 {
+		return nil, fmt.Errorf("verify token: %w", ErrNoSigningKey)
+	}
 	claims := &Claims{}
 	_, err = jwt.ParseWithClaims(token, claims,
-		func(*jwt.Token) (any, error) { return key, nil },
+		func(*jwt.Token) (any, error) { return snap.signingKey, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(Issuer),
 		jwt.WithIssuedAt(),
@@ -186,9 +190,7 @@ func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	if revoked, err := m.store.revoked(ctx, token); err != nil {
-		return nil, fmt.Errorf("verify token: %w", err)
-	} else if revoked {
+	if _, revoked := snap.revoked[tokenDigest(token)]; revoked {
 		return nil, fmt.Errorf("%w: the session was ended by a logout", ErrInvalidToken)
 	}
 	sub := claims.Subject
@@ -201,14 +203,14 @@ func (m *Manager) Verify(ctx context.Context, token string) (*Claims, error) {
 	if isSSO(claims) {
 		return claims, nil
 	}
-	if err := m.checkAccount(ctx, claims); err != nil {
+	if err := checkAccount(snap, claims); err != nil {
 		return nil, err
 	}
 	return claims, nil
 }
 
-func (m *Manager) checkAccount(ctx context.Context, claims *Claims) error {
-	acct, err := m.store.Account(ctx, claims.Subject)
+func checkAccount(snap *snapshot, claims *Claims) error {
+	acct, err := snap.lookup(claims.Subject)
 	switch {
 	case errors.Is(err, ErrAccountNotFound), errors.Is(err, ErrInvalidSettings):
 		return fmt.Errorf("%w: %w", ErrInvalidToken, err)

@@ -40,16 +40,6 @@ func parseRevoked(data []byte) map[string]int64 {
 	return m
 }
 
-// revoked reports whether token was ended by a logout.
-func (s *Store) revoked(ctx context.Context, token string) (bool, error) {
-	snap, err := s.current(ctx)
-	if err != nil {
-		return false, err
-	}
-	_, ok := snap.revoked[tokenDigest(token)]
-	return ok, nil
-}
-
 // revoke adds token, which expires at exp, to the revoked list and drops expired entries.
 func (s *Store) revoke(ctx context.Context, token string, exp time.Time) error {
 	defer s.invalidate()

@@ -209,6 +209,14 @@ func (s *Store) Account(ctx context.Context, name string) (*Account, error) {
 	return snap.account(name)
 }
 
+// lookup is Account within one snapshot.
+func (snap *snapshot) lookup(name string) (*Account, error) {
+	if !validName(name) {
+		return nil, fmt.Errorf("%w: %q", ErrAccountNotFound, truncate(name))
+	}
+	return snap.account(name)
+}
+
 func (snap *snapshot) account(name string) (*Account, error) {
 	a, ok := snap.accounts.accounts[name]
 	if !ok {

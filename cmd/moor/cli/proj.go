@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -189,11 +188,9 @@ func newProjCreateCommand(g *globalOptions) *cobra.Command {
 			}
 			defer conn.Close()
 			c := apiv1.NewProjectServiceClient(conn)
-			resp, err := c.Create(cmd.Context(), &apiv1.ProjectServiceCreateRequest{Project: msg, Upsert: upsert})
-			if err != nil {
+			if _, err := c.Create(cmd.Context(), &apiv1.ProjectServiceCreateRequest{Project: msg, Upsert: upsert}); err != nil {
 				return err
 			}
-			awaitProject(cmd.Context(), c, p.Name, resp.GetProject().GetMetadata().GetResourceVersion())
 			fmt.Fprintf(cmd.OutOrStdout(), "project %q created\n", p.Name)
 			return nil
 		},
@@ -430,7 +427,6 @@ func newProjDeleteCommand(g *globalOptions) *cobra.Command {
 				if _, err := c.Delete(cmd.Context(), &apiv1.ProjectServiceDeleteRequest{Name: name}); err != nil {
 					return err
 				}
-				awaitProject(cmd.Context(), c, name, "")
 				fmt.Fprintf(cmd.OutOrStdout(), "project %q deleted\n", name)
 			}
 			return nil
@@ -559,43 +555,15 @@ func changeProject(cmd *cobra.Command, g *globalOptions, name string, change fun
 		if err != nil {
 			return err
 		}
-		resp, err := c.Update(cmd.Context(), &apiv1.ProjectServiceUpdateRequest{Project: msg})
+		_, err = c.Update(cmd.Context(), &apiv1.ProjectServiceUpdateRequest{Project: msg})
 		if status.Code(err) == codes.Aborted && i < attempts {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		awaitProject(cmd.Context(), c, name, resp.GetProject().GetMetadata().GetResourceVersion())
 		fmt.Fprintln(cmd.OutOrStdout(), line)
 		return nil
-	}
-}
-
-// awaitProject waits (briefly) until the server answers Get for the project with resourceVersion, or with
-// NotFound when resourceVersion is empty. moor-server answers Get from a cache that follows the API server,
-// so without this the next command could read the project as it was before this one's write. On timeout
-// it returns anyway: the write itself succeeded.
-func awaitProject(ctx context.Context, c apiv1.ProjectServiceClient, name, resourceVersion string) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	want, wantErr := strconv.ParseUint(resourceVersion, 10, 64)
-	for {
-		resp, err := c.Get(ctx, &apiv1.ProjectServiceGetRequest{Name: name})
-		switch {
-		case resourceVersion == "" && status.Code(err) == codes.NotFound:
-			return
-		case resourceVersion != "" && err == nil:
-			rv := resp.GetProject().GetMetadata().GetResourceVersion()
-			if got, err := strconv.ParseUint(rv, 10, 64); rv == resourceVersion || wantErr == nil && err == nil && got > want {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
 }
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -324,7 +323,6 @@ func newProjRoleCreateTokenCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			awaitTokenRecord(cmd.Context(), apiv1.NewProjectServiceClient(conn), args[0], args[1], claims.ID, claims.IssuedAt, true)
 			w := cmd.OutOrStdout()
 			if tokenOnly {
 				_, err := fmt.Fprintln(w, resp.GetToken())
@@ -374,35 +372,10 @@ func newProjRoleDeleteTokenCommand(g *globalOptions) *cobra.Command {
 			}); err != nil {
 				return err
 			}
-			awaitTokenRecord(cmd.Context(), c, args[0], args[1], id, iat, false)
 			fmt.Fprintf(cmd.OutOrStdout(), "token of role %q in project %q revoked\n", args[1], args[0])
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&id, "id", "i", "", "the token's ID instead of ISSUED_AT")
 	return cmd
-}
-
-// awaitTokenRecord waits (briefly) until Get shows the role's token record (matched by id, else by iat) as
-// present or gone. Get answers from moor-server's cache, which follows the write a moment later; see
-// awaitProject.
-func awaitTokenRecord(ctx context.Context, c apiv1.ProjectServiceClient, proj, role, id string, iat int64, present bool) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	match := func(t v1alpha1.JWTToken) bool {
-		if id != "" {
-			return t.ID == id
-		}
-		return t.IssuedAt == iat
-	}
-	for {
-		if p, err := getProject(ctx, c, proj); err == nil && slices.ContainsFunc(roleTokens(p, role), match) == present {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }

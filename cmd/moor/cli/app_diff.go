@@ -110,7 +110,7 @@ func runAppDiff(cmd *cobra.Command, g *globalOptions, name string, o *diffFlags)
 		return err
 	}
 	if len(managed.GetItems()) == 0 && len(app.Status.Resources) > 0 {
-		return fmt.Errorf("the server has no managed resources of %s yet: the controller has not published them (does moor-server share --redis with moor-controller?)", name)
+		return fmt.Errorf("the server has no managed resources of %s yet: the controller has not published them (is moor-server started with --controller, or sharing --redis with moor-controller?)", name)
 	}
 	var diffs []resourceDiff
 	switch {
@@ -135,12 +135,8 @@ func runAppDiff(cmd *cobra.Command, g *globalOptions, name string, o *diffFlags)
 			return err
 		}
 	default:
-		var stale int
-		if diffs, stale, err = freshDiffs(ctx, s, app, managed.GetItems()); err != nil {
+		if diffs, err = serverDiffs(managed.GetItems()); err != nil {
 			return err
-		}
-		if stale > 0 {
-			fmt.Fprintf(cmd.ErrOrStderr(), "note: moor-server's comparison of %d resource(s) is older than the application's status; they were read live and compared offline\n", stale)
 		}
 	}
 	w := cmd.OutOrStdout()
@@ -183,75 +179,6 @@ func serverDiffs(items []*apiv1.ResourceDiff) ([]resourceDiff, error) {
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-// freshDiffs is serverDiffs, except for resources whose published comparison contradicts the application's
-// status (moor-server can serve managed resources older than the status it serves): those are read live
-// with GetResource and compared offline with their target state. It returns how many were.
-func freshDiffs(ctx context.Context, s *appSession, app *v1alpha1.Application, items []*apiv1.ResourceDiff) ([]resourceDiff, int, error) {
-	diffs, err := serverDiffs(items)
-	if err != nil {
-		return nil, 0, err
-	}
-	statusOf := map[string]v1alpha1.ResourceStatus{}
-	for _, r := range app.Status.Resources {
-		statusOf[r.Group+"/"+r.Kind+"/"+r.Namespace+"/"+r.Name] = r
-	}
-	var differ *diff.Differ
-	stale := 0
-	i := 0
-	for _, it := range items {
-		if it.GetHook() {
-			continue
-		}
-		d := &diffs[i]
-		i++
-		st, ok := statusOf[it.GetGroup()+"/"+it.GetKind()+"/"+it.GetNamespace()+"/"+it.GetName()]
-		if !ok || (st.Status == v1alpha1.SyncStatusCodeOutOfSync) == it.GetModified() || it.GetTargetState() == "" {
-			continue
-		}
-		stale++
-		if differ == nil {
-			if differ, err = diff.New(diff.Options{CacheSize: -1}); err != nil {
-				return nil, 0, err
-			}
-		}
-		resp, err := s.apps.GetResource(ctx, &apiv1.ApplicationServiceGetResourceRequest{Name: app.Name, Group: it.GetGroup(),
-			Version: st.Version, Kind: it.GetKind(), Namespace: it.GetNamespace(), ResourceName: it.GetName()})
-		var live map[string]any
-		switch {
-		case status.Code(err) == codes.NotFound:
-		case err != nil:
-			return nil, 0, fmt.Errorf("read %s live: %w", d.header(), err)
-		default:
-			if live, err = appJSONObject(resp.GetManifest()); err != nil {
-				return nil, 0, err
-			}
-		}
-		desired, err := appJSONObject(it.GetTargetState())
-		if err != nil {
-			return nil, 0, err
-		}
-		var liveObj *unstructured.Unstructured
-		if live != nil {
-			liveObj = &unstructured.Unstructured{Object: live}
-		}
-		res, err := differ.Diff(ctx, &unstructured.Unstructured{Object: desired}, liveObj, diff.ResourceOptions{IgnoreDifferences: app.Spec.IgnoreDifferences})
-		if err != nil {
-			return nil, 0, err
-		}
-		d.live, d.desired = nil, nil
-		if res.NormalizedLive != nil {
-			d.live = res.NormalizedLive.Object
-		}
-		if res.PredictedLive != nil {
-			d.desired = res.PredictedLive.Object
-		}
-		if !res.Modified {
-			d.desired = d.live
-		}
-	}
-	return diffs, stale, nil
 }
 
 func appJSONObject(s string) (map[string]any, error) {

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	apiv1 "github.com/moorcd/moor/pkg/api/moor/api/v1"
+	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
 	"github.com/moorcd/moor/pkg/kubeproto"
 	"github.com/moorcd/moor/pkg/project"
 	"github.com/moorcd/moor/pkg/rbac"
@@ -39,12 +40,9 @@ func (s *ApplicationServer) GetApplicationSyncWindows(ctx context.Context, req *
 		if !project.WindowMatches(w, app, server) {
 			continue
 		}
-		st, err := kubeproto.ToStruct(w)
+		st, err := windowStruct(w)
 		if err != nil {
 			return nil, toStatus(ctx, s.d.Log, err)
-		}
-		if st == nil {
-			st = &structpb.Struct{}
 		}
 		out.AssignedWindows = append(out.AssignedWindows, st)
 		if active, _, err := project.WindowActive(w, now); err == nil && active {
@@ -52,4 +50,13 @@ func (s *ApplicationServer) GetApplicationSyncWindows(ctx context.Context, req *
 		}
 	}
 	return out, nil
+}
+
+// windowStruct is a sync window as the API carries it (an empty window is {}, never null).
+func windowStruct(w v1alpha1.SyncWindow) (*structpb.Struct, error) {
+	st, err := kubeproto.ToStruct(w)
+	if st == nil && err == nil {
+		st = &structpb.Struct{}
+	}
+	return st, err
 }

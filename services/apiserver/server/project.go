@@ -14,7 +14,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/structpb"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -224,12 +223,9 @@ func (s *ProjectServer) GetSyncWindowsState(ctx context.Context, req *apiv1.Proj
 		if err != nil || !active {
 			continue
 		}
-		st, err := kubeproto.ToStruct(w)
+		st, err := windowStruct(w)
 		if err != nil {
 			return nil, toStatus(ctx, s.d.Log, err)
-		}
-		if st == nil {
-			st = &structpb.Struct{}
 		}
 		out.Windows = append(out.Windows, st)
 	}

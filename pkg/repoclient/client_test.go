@@ -1,9 +1,6 @@
 package repoclient_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -16,8 +13,8 @@ import (
 	"github.com/moorcd/moor/pkg/git"
 	"github.com/moorcd/moor/pkg/repoclient"
 	"github.com/moorcd/moor/pkg/repocreds"
-	"github.com/moorcd/moor/services/reposerver/app"
 	"github.com/moorcd/moor/test/gittest"
+	"github.com/moorcd/moor/test/reposervertest"
 )
 
 func TestGenerateThroughRealRepoServer(t *testing.T) {
@@ -28,22 +25,7 @@ func TestGenerateThroughRealRepoServer(t *testing.T) {
 	srv := gittest.NewHTTPServer(t, gittest.HTTPOptions{Username: "u", Password: "p"})
 	url := srv.Add(t, "r.git", repo)
 
-	opts := app.NewOptions()
-	opts.DataDir = t.TempDir()
-	a, err := app.New(opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, lis, nil) }()
-	t.Cleanup(func() { cancel(); <-done })
-
-	c, err := repoclient.Dial(lis.Addr().String(), repoclient.Options{})
+	c, err := repoclient.Dial(reposervertest.Start(t), repoclient.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

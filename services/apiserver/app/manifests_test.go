@@ -1,45 +1,14 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/moorcd/moor/test/gittest"
-
-	reposerver "github.com/moorcd/moor/services/reposerver/app"
+	"github.com/moorcd/moor/test/reposervertest"
 )
-
-// startRepoServer runs a repo-server on a loopback port for the test and returns its address.
-func startRepoServer(t *testing.T) string {
-	t.Helper()
-	opts := reposerver.NewOptions()
-	opts.DataDir = t.TempDir()
-	opts.ShutdownGrace = 0
-	rs, err := reposerver.New(opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- rs.Serve(ctx, lis, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("repo-server: %v", err)
-		}
-	})
-	return lis.Addr().String()
-}
 
 // TestManifestsThroughTheRepoServer renders an app's manifests, at its target and at an older revision, and
 // reads revision metadata and refs, through a real repo-server and Git server.
@@ -53,7 +22,7 @@ func TestManifestsThroughTheRepoServer(t *testing.T) {
 	url := gs.Add(t, "config.git", repo)
 
 	s := defaultSettings()
-	s.repoServer = startRepoServer(t)
+	s.repoServer = reposervertest.Start(t)
 	f := start(t, s, false, newApp("guestbook", fromRepo(url)))
 	admin := f.login(t, "admin", f.adminPassword(t))
 	alice := f.login(t, "alice", userPassword)

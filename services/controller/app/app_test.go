@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +20,9 @@ import (
 	"github.com/moorcd/moor/pkg/apis/application/v1alpha1"
 	"github.com/moorcd/moor/pkg/client/clientset/versioned"
 	"github.com/moorcd/moor/services/controller/app"
-	reposerver "github.com/moorcd/moor/services/reposerver/app"
 	"github.com/moorcd/moor/test/gittest"
 	"github.com/moorcd/moor/test/kubetest"
+	"github.com/moorcd/moor/test/reposervertest"
 )
 
 func TestMain(m *testing.M) { kubetest.Main(m) }
@@ -64,23 +63,12 @@ spec:
 	url := gs.Add(t, "apps.git", repo)
 
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ropts := reposerver.NewOptions()
-	ropts.DataDir = t.TempDir()
-	rs, err := reposerver.New(ropts, discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repoServer := reposervertest.Start(t) // stopped after the controller (cleanups run last first)
 	ctx, cancel := context.WithCancel(context.Background())
-	rsDone := make(chan error, 1)
-	go func() { rsDone <- rs.Serve(ctx, lis, nil) }()
 
 	opts := app.NewOptions()
 	opts.Namespace = ns
-	opts.RepoServer = lis.Addr().String()
+	opts.RepoServer = repoServer
 	opts.Resync = 0
 	opts.Debounce = 200 * time.Millisecond
 	c, err := app.New(opts, kc.Config, discard)
@@ -94,7 +82,6 @@ spec:
 		if err := <-cDone; err != nil {
 			t.Errorf("controller: %v", err)
 		}
-		<-rsDone
 	})
 	client, err := versioned.NewForConfig(kc.Config)
 	if err != nil {

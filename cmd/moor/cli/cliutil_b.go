@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"google.golang.org/protobuf/proto"
-	"sigs.k8s.io/yaml"
 
 	"github.com/moorcd/moor/pkg/kubeproto"
 )
@@ -53,25 +51,7 @@ func printMessages[M proto.Message](w io.Writer, format string, list bool, msgs 
 		}
 		doc = b
 	}
-	switch format {
-	case "json":
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, doc, "", "  "); err != nil {
-			return err
-		}
-		buf.WriteByte('\n')
-		_, err := w.Write(buf.Bytes())
-		return err
-	case "yaml":
-		b, err := yaml.JSONToYAML(doc)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	default:
-		return usageErrorf("unknown output format %q", format)
-	}
+	return printStructured(w, format, json.RawMessage(doc))
 }
 
 // printFields writes "Key:  value" lines aligned on the values, as `argocd ... get` does.

@@ -104,6 +104,17 @@ func promptSecret(cmd *cobra.Command, prompt string) (string, error) {
 	return line, nil
 }
 
+// promptLine asks on stderr and reads one line from the command's input.
+func promptLine(cmd *cobra.Command, prompt string) (string, error) {
+	fmt.Fprint(cmd.ErrOrStderr(), prompt)
+	line, err := readLine(cmd.InOrStdin())
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr())
+		return "", usageErrorf("nothing to answer %q on the input", strings.TrimSpace(prompt))
+	}
+	return strings.TrimSpace(line), nil
+}
+
 // askConfirmation asks a yes/no question on stderr and reads the answer from the command's input; only "y"
 // or "yes" confirms.
 func askConfirmation(cmd *cobra.Command, question string) bool {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -25,7 +24,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	apiv1 "github.com/moorcd/moor/pkg/api/moor/api/v1"
 )
@@ -104,19 +102,15 @@ func runLogin(cmd *cobra.Command, g *globalOptions, server string, o *loginFlags
 		}
 		if plain {
 			// Never fall back to plaintext silently: an attacker who strips TLS would get the password.
-			f, onTerminal := cmd.InOrStdin().(*os.File)
-			if !onTerminal || !term.IsTerminal(int(f.Fd())) {
+			if _, onTerminal := stdinIsTerminal(cmd); !onTerminal {
 				return exitf(ExitConnectionFailure, "%s does not speak TLS: pass --plaintext to log in without it", t.Server)
 			}
-			answer, err := loginPromptLine(bufio.NewReader(f), cmd.ErrOrStderr(),
-				fmt.Sprintf("%s does not speak TLS. Log in over plaintext (the password travels unencrypted)? [y/n] ", t.Server))
-			if err != nil || !strings.EqualFold(strings.TrimSpace(answer), "y") && !strings.EqualFold(strings.TrimSpace(answer), "yes") {
+			if !askConfirmation(cmd, fmt.Sprintf("%s does not speak TLS. Log in over plaintext (the password travels unencrypted)?", t.Server)) {
 				return usageErrorf("login cancelled: %s does not speak TLS (pass --plaintext to log in without it)", t.Server)
 			}
 			t.PlainText = true
 		}
 	}
-	in := bufio.NewReader(cmd.InOrStdin())
 	var token, user string
 	if o.sso {
 		var err error
@@ -125,7 +119,7 @@ func runLogin(cmd *cobra.Command, g *globalOptions, server string, o *loginFlags
 		}
 	} else {
 		var err error
-		if token, user, err = passwordLogin(ctx, cmd, t, in, o); err != nil {
+		if token, user, err = passwordLogin(ctx, cmd, t, o); err != nil {
 			return err
 		}
 	}
@@ -182,17 +176,16 @@ func probeTLS(ctx context.Context, server string, insecure bool) (plaintext bool
 	return false, &ExitError{Code: ExitConnectionFailure, Err: fmt.Errorf("%s: %w", server, err)}
 }
 
-func passwordLogin(ctx context.Context, cmd *cobra.Command, t target, in *bufio.Reader, o *loginFlags) (token, user string, err error) {
-	errOut := cmd.ErrOrStderr()
+func passwordLogin(ctx context.Context, cmd *cobra.Command, t target, o *loginFlags) (token, user string, err error) {
 	user = o.username
 	if user == "" {
-		if user, err = loginPromptLine(in, errOut, "Username: "); err != nil {
+		if user, err = promptLine(cmd, "Username: "); err != nil {
 			return "", "", err
 		}
 	}
 	password := o.password
 	if password == "" {
-		if password, err = loginPromptSecret(cmd.InOrStdin(), in, errOut, "Password: "); err != nil {
+		if password, err = promptSecret(cmd, "Password: "); err != nil {
 			return "", "", err
 		}
 	}
@@ -347,38 +340,6 @@ func openInBrowser(u string) error {
 	}
 	go func() { _ = c.Wait() }()
 	return nil
-}
-
-// loginPromptLine asks on out and reads one line from in.
-func loginPromptLine(in *bufio.Reader, out io.Writer, prompt string) (string, error) {
-	fmt.Fprint(out, prompt)
-	line, err := in.ReadString('\n')
-	if err != nil && (!errors.Is(err, io.EOF) || line == "") {
-		fmt.Fprintln(out)
-		return "", usageErrorf("no answer on standard input to %q", strings.TrimSpace(prompt))
-	}
-	return strings.TrimSpace(line), nil
-}
-
-// loginPromptSecret reads a secret: without echo when stdin is a terminal, else one line of in.
-func loginPromptSecret(stdin io.Reader, in *bufio.Reader, out io.Writer, prompt string) (string, error) {
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(out, prompt)
-		b, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(out)
-		if err != nil {
-			return "", fmt.Errorf("reading the answer: %w", err)
-		}
-		return string(b), nil
-	}
-	line, err := loginPromptLine(in, out, prompt)
-	if err != nil {
-		return "", err
-	}
-	if !isTerminal(out) {
-		fmt.Fprintln(out)
-	}
-	return line, nil
 }
 
 func newLogoutCommand(g *globalOptions) *cobra.Command {

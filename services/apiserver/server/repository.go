@@ -108,7 +108,7 @@ func (s *RepositoryServer) listRepositories(ctx context.Context, only string, fo
 		out.Items = append(out.Items, item)
 		shown = append(shown, r)
 	}
-	s.withConnectionState(ctx, shown, out.Items, force)
+	s.withConnectionState(ctx, secrets, shown, out.Items, force)
 	return out, nil
 }
 
@@ -120,10 +120,11 @@ func (s *RepositoryServer) Get(ctx context.Context, req *apiv1.RepositoryService
 		return nil, err
 	}
 	item := repositoryToAPI(r)
-	if secrets, err := s.repoSecrets(ctx); err == nil {
+	secrets, err := s.repoSecrets(ctx)
+	if err == nil {
 		item.InheritedCreds = inheritsCreds(secrets, r)
+		s.withConnectionState(ctx, secrets, []*repocreds.Repository{r}, []*apiv1.Repository{item}, req.GetForceRefresh())
 	}
-	s.withConnectionState(ctx, []*repocreds.Repository{r}, []*apiv1.Repository{item}, req.GetForceRefresh())
 	return &apiv1.RepositoryServiceGetResponse{Repository: item}, nil
 }
 
@@ -460,6 +461,19 @@ func (k kubeSecrets) List(selector labels.Selector) ([]*corev1.Secret, error) {
 	out := make([]*corev1.Secret, 0, len(list.Items))
 	for i := range list.Items {
 		out = append(out, &list.Items[i])
+	}
+	return out, nil
+}
+
+// secretSlice is a repocreds.SecretLister over Secrets already read.
+type secretSlice []corev1.Secret
+
+func (s secretSlice) List(selector labels.Selector) ([]*corev1.Secret, error) {
+	var out []*corev1.Secret
+	for i := range s {
+		if selector.Matches(labels.Set(s[i].Labels)) {
+			out = append(out, &s[i])
+		}
 	}
 	return out, nil
 }

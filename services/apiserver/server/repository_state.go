@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
 
 	apiv1 "github.com/moorcd/moor/pkg/api/moor/api/v1"
 	reposerverv1 "github.com/moorcd/moor/pkg/api/moor/reposerver/v1"
@@ -27,14 +28,15 @@ type repoProbe struct {
 	message string
 }
 
-// withConnectionState fills the connection state of items (items[i] is of repos[i]).
-func (s *RepositoryServer) withConnectionState(ctx context.Context, repos []*repocreds.Repository, items []*apiv1.Repository, force bool) {
+// withConnectionState fills the connection state of items (items[i] is of repos[i]); secrets are the
+// repository and credential Secrets the caller read, which resolve each repository's credentials.
+func (s *RepositoryServer) withConnectionState(ctx context.Context, secrets []corev1.Secret, repos []*repocreds.Repository, items []*apiv1.Repository, force bool) {
 	rs, err := s.repoServer()
 	if err != nil {
 		return // no repo-server: the state stays unknown
 	}
 	ctx = context.WithoutCancel(ctx) // a client that gives up must not leave a cached "context canceled"
-	resolver := &repocreds.Resolver{Secrets: kubeSecrets{ctx: ctx, c: s.core}, ConfigMaps: kubeConfigMaps{ctx: ctx, c: s.core}}
+	resolver := &repocreds.Resolver{Secrets: secretSlice(secrets), ConfigMaps: kubeConfigMaps{ctx: ctx, c: s.core}}
 	var g errgroup.Group
 	g.SetLimit(repoProbes)
 	for i, r := range repos {
